@@ -1,0 +1,75 @@
+"""Administrative commands: database migrations, configuration docs, the layout schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+
+@click.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (PostgreSQL or SQLite)."""
+    from shared.config import get_settings
+    from shared.db.migrate import upgrade
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the applied migration revision."""
+    from shared.config import get_settings
+    from shared.db.migrate import current_heads
+
+    click.echo(", ".join(sorted(current_heads(get_settings().database_url))) or "(none)")
+
+
+@click.group()
+def config() -> None:
+    """Settings."""
+
+
+@config.command("docs")
+@click.option(
+    "--root", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True
+)
+def config_docs(root: Path) -> None:
+    """Write docs/configuration.md and .env.example from the settings class."""
+    from shared.config_docs import configuration_markdown, env_example
+
+    (root / "docs").mkdir(parents=True, exist_ok=True)
+    (root / "docs" / "configuration.md").write_text(configuration_markdown())
+    (root / ".env.example").write_text(env_example())
+    click.echo("wrote docs/configuration.md and .env.example")
+
+
+@config.command("show")
+def config_show() -> None:
+    """Print the effective settings (secrets masked)."""
+    from shared.config import get_settings
+
+    for name, value in get_settings().model_dump().items():
+        shown = "***" if value and any(s in name for s in ("secret", "password", "key")) else value
+        click.echo(f"OCR_{name.upper()}={shown}")
+
+
+@click.command()
+def schema() -> None:
+    """Print the JSON Schema of layout.json."""
+    from shared.layout.schema import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+COMMANDS = [db, config, schema]

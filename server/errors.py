@@ -1,0 +1,116 @@
+"""Every error the API returns has one shape: `{"error": {"code": ..., "message": ...}}`.
+
+`shared.errors.OcrpError` carries the status and the public code; this module renders it and
+maps FastAPI's and Starlette's own errors into the same shape. Internal exception text never
+reaches the client: a 500 says where to look (the request id), not what broke.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.errors import OcrpError
+from shared.logs import get_logger
+
+log = get_logger(__name__)
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+def error_json(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    body: dict[str, Any] = {"error": {"code": code, "message": message}}
+    body.update(extra)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+_HTTP_CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    503: "service_unavailable",
+}
+
+
+def _describe_validation(errors: list[dict[str, Any]]) -> str:
+    parts = []
+    for err in errors[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form"))
+        parts.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+async def _ocrp_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OcrpError)
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+    return error_json(exc.status, exc.code, exc.message, headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return error_json(400, "malformed_json", "the request body is not valid JSON")
+    # an OcrpError raised inside a pydantic validator arrives wrapped in the context
+    for err in errors:
+        inner = (err.get("ctx") or {}).get("error")
+        if isinstance(inner, OcrpError):
+            return error_json(inner.status, inner.code, inner.message)
+    safe = [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg")), "type": str(e.get("type"))} for e in errors
+    ]
+    return error_json(422, "validation_error", _describe_validation(errors), details=safe)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = getattr(exc, "code", None) or _HTTP_CODES.get(exc.status_code, "http_error")
+    message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    if exc.status_code == 404 and message == "Not Found":
+        message = f"no route {request.method} {request.url.path}"
+    if exc.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path}"
+    return error_json(exc.status_code, code, message, dict(exc.headers) if exc.headers else None)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    incident = uuid.uuid4().hex[:12]
+    log.exception("http.unhandled", path=request.url.path, incident=incident)
+    return error_json(500, "internal_error", f"internal error; report incident {incident} to the operators")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(OcrpError, _ocrp_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI documentation of the error responses a route can give."""
+    return {
+        status: {"model": ErrorResponse, "description": _HTTP_CODES.get(status, "error")}
+        for status in statuses
+    }

@@ -1,0 +1,173 @@
+"""HTTP routes of the task API: submit, read, list, cancel and delete."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from fastapi.responses import JSONResponse
+
+from server.deps import CallerDep, CeleryDep, SessionDep, SettingsDep, StorageDep
+from server.errors import responses
+from server.tasks import service
+from server.tasks.schemas import PageList, PageResource, TaskCreate, TaskError, TaskList, TaskResource
+from server.tasks.uploads import safe_filename, stage_upload, staging_file
+from shared.clock import utcnow
+from shared.db.models import Task, TaskStatus
+from shared.documents.inspect import Limits
+from shared.options import Mode, PromptPreset, TaskOptions
+
+# The upload route has its own router so that the app can give it the upload size limit.
+upload_router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
+router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
+
+
+def _accepted(task: Task, settings_url: str) -> JSONResponse:
+    body = TaskResource.of(task, settings_url, utcnow()).model_dump(mode="json")
+    return JSONResponse(body, status_code=202, headers={"Location": f"/v1/tasks/{task.id}"})
+
+
+@upload_router.post(
+    "/upload",
+    status_code=202,
+    response_model=TaskResource,
+    responses=responses(400, 413, 415, 422, 429, 503),
+    summary="Submit a document by upload",
+)
+async def upload_task(
+    session: SessionDep,
+    settings: SettingsDep,
+    storage: StorageDep,
+    celery: CeleryDep,
+    caller: CallerDep,
+    file: Annotated[
+        UploadFile, File(description="PDF, PNG, JPEG, TIFF or WebP; the type is read from the content.")
+    ],
+    mode: Annotated[Mode, Form()] = Mode.gundam,
+    prompt: Annotated[PromptPreset, Form()] = PromptPreset.document,
+    custom_prompt: Annotated[str | None, Form(max_length=10_000)] = None,
+    dpi: Annotated[int | None, Form()] = None,
+    pages: Annotated[str | None, Form(max_length=1000)] = None,
+    webhook_url: Annotated[str | None, Form(max_length=2048)] = None,
+) -> JSONResponse:
+    options = service.validate_options(
+        TaskOptions(
+            mode=mode, prompt=prompt, custom_prompt=custom_prompt or None, dpi=dpi, pages=pages or None
+        ),
+        settings,
+    )
+    spec = service.NewTask(
+        owner=caller.owner,
+        options=options,
+        webhook_url=service.validate_webhook_url(webhook_url, settings),
+        filename=safe_filename(file.filename),
+    )
+    limits = Limits(max_pages=settings.max_pages, max_image_pixels=settings.max_image_pixels)
+    with staging_file() as path:
+        staged = await stage_upload(file, path, settings.max_upload_bytes, limits)
+        task = service.create_uploaded_task(session, storage, spec, staged)
+    service.commit_and_enqueue(session, celery, [task])
+    return _accepted(task, settings.public_url)
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=TaskResource,
+    responses=responses(400, 413, 422, 429, 503),
+    summary="Submit a document by URL or S3 location",
+)
+def create_task(
+    body: TaskCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    celery: CeleryDep,
+    caller: CallerDep,
+) -> JSONResponse:
+    spec = service.NewTask(
+        owner=caller.owner,
+        options=service.validate_options(body.options(), settings),
+        webhook_url=service.validate_webhook_url(body.webhook_url, settings),
+        filename=safe_filename(body.filename) if body.filename else None,
+    )
+    task = service.create_source_task(session, settings, spec, body.url, body.s3_uri)
+    service.commit_and_enqueue(session, celery, [task])
+    return _accepted(task, settings.public_url)
+
+
+@router.get("", response_model=TaskList, responses=responses(400, 422), summary="List tasks, newest first")
+def list_tasks(
+    session: SessionDep,
+    settings: SettingsDep,
+    caller: CallerDep,
+    status_filter: Annotated[TaskStatus | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+) -> TaskList:
+    tasks, next_cursor = service.list_tasks(session, caller.owner, status_filter, limit, cursor)
+    now = utcnow()
+    return TaskList(
+        data=[TaskResource.of(t, settings.public_url, now) for t in tasks], next_cursor=next_cursor
+    )
+
+
+@router.get("/{task_id}", response_model=TaskResource, responses=responses(404), summary="Get a task")
+def get_task(task_id: str, session: SessionDep, settings: SettingsDep, caller: CallerDep) -> TaskResource:
+    task = service.get_task(session, caller.owner, task_id)
+    return TaskResource.of(task, settings.public_url, utcnow())
+
+
+@router.get(
+    "/{task_id}/pages", response_model=PageList, responses=responses(404, 422), summary="Per-page status"
+)
+def get_pages(
+    task_id: str,
+    session: SessionDep,
+    caller: CallerDep,
+    after: Annotated[int, Query(ge=0, description="Return pages after this page number.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> PageList:
+    task = service.get_task(session, caller.owner, task_id)
+    pages, next_after = service.list_pages(session, task, after, limit)
+    data = [
+        PageResource(
+            number=p.number,
+            status=p.status,
+            width=p.width,
+            height=p.height,
+            dpi=p.dpi,
+            blocks=p.blocks,
+            output_tokens=p.output_tokens,
+            truncated=p.truncated,
+            retried=p.retried,
+            error=TaskError(code=p.error_code, message=p.error_message or "") if p.error_code else None,
+            render_ms=p.render_ms,
+            engine_ms=p.engine_ms,
+            finished_at=p.finished_at,
+        )
+        for p in pages
+    ]
+    return PageList(data=data, next_cursor=str(next_after) if next_after is not None else None)
+
+
+@router.delete(
+    "/{task_id}",
+    responses={
+        200: {"model": TaskResource, "description": "A queued task was canceled."},
+        202: {"model": TaskResource, "description": "A running task will stop at its next page."},
+        204: {"description": "A finished task and its stored data were deleted."},
+        **responses(404, 409, 503),
+    },
+    summary="Cancel a queued or running task, or delete a finished one",
+)
+def delete_task(
+    task_id: str, session: SessionDep, settings: SettingsDep, storage: StorageDep, caller: CallerDep
+) -> Response:
+    task = service.get_task(session, caller.owner, task_id)
+    outcome = service.cancel_or_delete(session, storage, task)
+    session.commit()
+    if outcome == "deleted":
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    code = 200 if outcome == "canceled" else 202
+    body = TaskResource.of(task, settings.public_url, utcnow()).model_dump(mode="json")
+    return JSONResponse(body, status_code=code)

@@ -1,0 +1,193 @@
+"""Request and response bodies of the task API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.db.models import Task
+from shared.errors import InvalidRequest
+from shared.options import Mode, PromptPreset, TaskOptions
+
+
+class TaskCreate(BaseModel):
+    """`POST /v1/tasks`: a document by URL or S3 location, plus the options."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = Field(None, description="http(s) URL of the document.", max_length=4096)
+    s3_uri: str | None = Field(None, description="s3://bucket/key of the document.", max_length=4096)
+    filename: str | None = Field(None, description="Name to record for the document.", max_length=255)
+    mode: Mode = Mode.gundam
+    prompt: PromptPreset = PromptPreset.document
+    custom_prompt: str | None = Field(None, max_length=10_000)
+    dpi: int | None = None
+    pages: str | None = Field(None, max_length=1000)
+    webhook_url: str | None = Field(None, max_length=2048)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TaskCreate:
+        if bool(self.url) == bool(self.s3_uri):
+            raise InvalidRequest("give exactly one of url or s3_uri", "invalid_source")
+        return self
+
+    def options(self) -> TaskOptions:
+        return TaskOptions(
+            mode=self.mode,
+            prompt=self.prompt,
+            custom_prompt=self.custom_prompt,
+            dpi=self.dpi,
+            pages=self.pages,
+        )
+
+
+class Progress(BaseModel):
+    pages_done: int = Field(description="Pages processed, successfully or not.")
+    pages_total: int | None = Field(description="Pages to process; null until the document is opened.")
+    pages_failed: int
+    pages_truncated: int = Field(description="Pages whose output the engine cut short.")
+    percent: float | None
+
+
+class Timings(BaseModel):
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    queued_s: float | None = Field(description="Seconds from creation to the first start.")
+    run_s: float | None = Field(description="Seconds from the first start to the end (or now).")
+    total_s: float | None = Field(description="Seconds from creation to the end.")
+
+
+class TaskError(BaseModel):
+    code: str
+    message: str
+
+
+class Source(BaseModel):
+    kind: str
+    filename: str | None
+    uri: str | None
+    content_type: str | None
+    size_bytes: int | None
+    sha256: str | None
+    page_count: int | None
+
+
+class ResultLinks(BaseModel):
+    markdown: str
+    layout: str
+    zip: str
+    images: list[str]
+
+
+class TaskResource(BaseModel):
+    object: Literal["task"] = "task"
+    id: str
+    status: str
+    source: Source
+    options: dict[str, Any]
+    progress: Progress
+    timings: Timings
+    attempts: int
+    engine: str | None
+    error: TaskError | None
+    result: ResultLinks | None
+    webhook_url: str | None
+    cancel_requested: bool
+
+    @classmethod
+    def of(cls, task: Task, base_url: str, now: datetime) -> TaskResource:
+        return cls(
+            id=task.id,
+            status=task.status,
+            source=Source(
+                kind=task.source_kind,
+                filename=task.filename,
+                uri=task.source_uri,
+                content_type=task.content_type,
+                size_bytes=task.size_bytes,
+                sha256=task.sha256,
+                page_count=task.page_count,
+            ),
+            options=task.options or {},
+            progress=_progress(task),
+            timings=_timings(task, now),
+            attempts=task.attempts,
+            engine=task.engine,
+            error=TaskError(code=task.error_code, message=task.error_message or "")
+            if task.error_code and task.status in ("failed", "canceled", "queued")
+            else None,
+            result=_links(task, base_url),
+            webhook_url=task.webhook_url,
+            cancel_requested=task.cancel_requested,
+        )
+
+
+def _progress(task: Task) -> Progress:
+    total = task.pages_total
+    percent = round(100.0 * task.pages_done / total, 1) if total else None
+    return Progress(
+        pages_done=task.pages_done,
+        pages_total=total,
+        pages_failed=task.pages_failed,
+        pages_truncated=task.pages_truncated,
+        percent=percent,
+    )
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return round((end - start).total_seconds(), 3)
+
+
+def _timings(task: Task, now: datetime) -> Timings:
+    end = task.finished_at
+    return Timings(
+        created_at=task.created_at,
+        started_at=task.started_at,
+        finished_at=task.finished_at,
+        queued_s=_seconds(task.created_at, task.started_at),
+        run_s=_seconds(task.started_at, end or (now if task.started_at else None)),
+        total_s=_seconds(task.created_at, end),
+    )
+
+
+def _links(task: Task, base_url: str) -> ResultLinks | None:
+    if task.status != "succeeded" or not task.result_keys:
+        return None
+    base = f"{base_url.rstrip('/')}/v1/tasks/{task.id}"
+    images = [f"{base}/images/{name}" for name in task.result_keys.get("images", [])]
+    return ResultLinks(
+        markdown=f"{base}/result.md", layout=f"{base}/result.json", zip=f"{base}/result.zip", images=images
+    )
+
+
+class TaskList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[TaskResource]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at the end.")
+
+
+class PageResource(BaseModel):
+    number: int
+    status: str
+    width: int | None
+    height: int | None
+    dpi: int | None
+    blocks: int
+    output_tokens: int | None
+    truncated: bool
+    retried: bool
+    error: TaskError | None
+    render_ms: int | None
+    engine_ms: int | None
+    finished_at: datetime | None
+
+
+class PageList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[PageResource]
+    next_cursor: str | None

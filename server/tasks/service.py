@@ -1,0 +1,172 @@
+"""Task logic of the API: create, read, list, cancel, delete. Functions flush; the endpoint
+commits and then enqueues."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from celery import Celery
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.tasks.uploads import StagedFile
+from shared.clock import utcnow
+from shared.config import Settings
+from shared.db.models import Page, SourceKind, Task, TaskStatus
+from shared.errors import Conflict, InvalidRequest, NotFound, TransientError
+from shared.ids import is_valid_id, new_id
+from shared.logs import get_logger
+from shared.options import TaskOptions
+from shared.queue import QUEUE_INTERACTIVE, enqueue_process
+from shared.storage import Storage, StorageError
+from shared.storage.keys import input_key, task_prefix
+from shared.urls import check_url, parse_allowlist, parse_s3_uri
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class NewTask:
+    owner: str
+    options: TaskOptions
+    webhook_url: str | None
+    queue: str = QUEUE_INTERACTIVE
+    filename: str | None = None
+
+
+def validate_options(options: TaskOptions, settings: Settings) -> TaskOptions:
+    if options.dpi is not None and not settings.min_dpi <= options.dpi <= settings.max_dpi:
+        raise InvalidRequest(f"dpi must be between {settings.min_dpi} and {settings.max_dpi}", "invalid_dpi")
+    return options
+
+
+def validate_webhook_url(url: str | None, settings: Settings) -> str | None:
+    if not url:
+        return None
+    check_url(url, parse_allowlist(settings.url_allowlist))
+    return url
+
+
+def _new_row(spec: NewTask, kind: SourceKind, uri: str | None) -> Task:
+    return Task(
+        id=new_id("tsk"),
+        owner=spec.owner,
+        status=TaskStatus.queued,
+        queue=spec.queue,
+        source_kind=kind,
+        source_uri=uri,
+        filename=spec.filename,
+        options=spec.options.model_dump(mode="json", exclude_none=True),
+        webhook_url=spec.webhook_url,
+        created_at=utcnow(),
+    )
+
+
+def create_uploaded_task(session: Session, storage: Storage, spec: NewTask, staged: StagedFile) -> Task:
+    task = _new_row(spec, SourceKind.upload, None)
+    task.content_type = staged.info.type.content_type
+    task.size_bytes = staged.size
+    task.sha256 = staged.sha256
+    task.page_count = staged.info.page_count
+    task.input_key = input_key(task.id, staged.info.type.extension)
+    with open(staged.path, "rb") as handle:
+        try:
+            storage.put_file(task.input_key, handle, task.content_type)
+        except StorageError as exc:
+            raise TransientError(
+                "storage is unavailable; retry shortly", "storage_unavailable", retry_after=5
+            ) from exc
+    session.add(task)
+    session.flush()
+    return task
+
+
+def create_source_task(
+    session: Session, settings: Settings, spec: NewTask, url: str | None, s3_uri: str | None
+) -> Task:
+    if url:
+        check_url(url, parse_allowlist(settings.url_allowlist))
+        task = _new_row(spec, SourceKind.url, url)
+    else:
+        assert s3_uri is not None
+        parse_s3_uri(s3_uri)
+        task = _new_row(spec, SourceKind.s3, s3_uri)
+    session.add(task)
+    session.flush()
+    return task
+
+
+def commit_and_enqueue(session: Session, celery: Celery, tasks: list[Task]) -> None:
+    """Commit first, then wake the workers: a message never points at an uncommitted row. A send
+    that fails leaves the task queued; the sweep sends it again."""
+    now = utcnow()
+    for task in tasks:
+        task.enqueued_at = now
+    session.commit()
+    for task in tasks:
+        try:
+            enqueue_process(celery, task.id, task.queue)
+        except Exception as exc:
+            log.warning("task.enqueue.failed", task_id=task.id, error=str(exc))
+
+
+def get_task(session: Session, owner: str, task_id: str) -> Task:
+    task = session.get(Task, task_id) if is_valid_id(task_id, "tsk") else None
+    if task is None or task.owner != owner:
+        raise NotFound(f"no task {task_id!r}", "task_not_found")
+    return task
+
+
+def list_tasks(
+    session: Session, owner: str, status: TaskStatus | None, limit: int, cursor: str | None
+) -> tuple[list[Task], str | None]:
+    query = select(Task).where(Task.owner == owner)
+    if status is not None:
+        query = query.where(Task.status == status)
+    if cursor:
+        if not is_valid_id(cursor, "tsk"):
+            raise InvalidRequest("invalid cursor", "invalid_cursor")
+        query = query.where(Task.id < cursor)
+    rows = list(session.scalars(query.order_by(Task.id.desc()).limit(limit + 1)))
+    next_cursor = rows[limit - 1].id if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def list_pages(session: Session, task: Task, after: int, limit: int) -> tuple[list[Page], int | None]:
+    rows = list(
+        session.scalars(
+            select(Page)
+            .where(Page.task_id == task.id, Page.number > after)
+            .order_by(Page.number)
+            .limit(limit + 1)
+        )
+    )
+    next_after = rows[limit - 1].number if len(rows) > limit else None
+    return rows[:limit], next_after
+
+
+CancelOutcome = Literal["canceled", "cancel_requested", "deleted"]
+
+
+def cancel_or_delete(session: Session, storage: Storage, task: Task) -> CancelOutcome:
+    status = TaskStatus(task.status)
+    if status == TaskStatus.queued:
+        task.status = TaskStatus.canceled
+        task.cancel_requested = True
+        task.error_code, task.error_message = "canceled", "canceled by request"
+        task.finished_at = utcnow()
+        return "canceled"
+    if status == TaskStatus.running:
+        if task.cancel_requested:
+            raise Conflict("cancellation was already requested", "cancel_pending")
+        task.cancel_requested = True
+        return "cancel_requested"
+    try:
+        storage.delete_prefix(task_prefix(task.id))
+    except StorageError as exc:
+        raise TransientError(
+            "storage is unavailable; retry shortly", "storage_unavailable", retry_after=5
+        ) from exc
+    session.delete(task)
+    return "deleted"

@@ -1,0 +1,79 @@
+"""The worker's Celery app: the shared app with this process's tasks and its one engine.
+
+`ocrp worker` runs it with the threads pool: every task thread of the process shares one engine
+(one Tesseract pool, or one vLLM engine that batches pages of all tasks together).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from typing import Any
+
+from celery import signals
+
+from shared.config import get_settings
+from shared.logs import configure_logging, get_logger
+from shared.queue import TASK_PROCESS, make_celery
+from shared.storage import make_storage
+from worker.hooks import terminal_hooks
+from worker.pipeline.job import WorkerContext
+from worker.pipeline.render import render_page
+from worker.pipeline.store import TaskStore
+
+settings = get_settings()
+app = make_celery(settings)
+app.conf.include = ["worker.tasks.process", "worker.tasks.maintenance"]
+
+_context: WorkerContext | None = None
+_context_lock = threading.Lock()
+log = get_logger(__name__)
+
+
+def _send_retry(task_id: str, queue: str, countdown: float) -> None:
+    app.send_task(TASK_PROCESS, args=[task_id], queue=queue, countdown=countdown)
+
+
+def build_context() -> WorkerContext:
+    from worker.engines.registry import load_engine
+
+    engine = load_engine(settings)
+    ctx = WorkerContext(
+        settings=settings,
+        engine=engine,
+        storage=make_storage(settings),
+        store=TaskStore(settings.database_url, settings.database_pool_size),
+        render=render_page,
+        worker_name=f"{socket.gethostname()}:{engine.info.name}",
+        send_retry=_send_retry,
+        on_terminal=terminal_hooks(settings, app),
+    )
+    return ctx
+
+
+def get_context() -> WorkerContext:
+    global _context
+    with _context_lock:
+        if _context is None:
+            _context = build_context()
+            log.info(
+                "worker.engine.ready", engine=_context.engine.info.name, model=_context.engine.info.model
+            )
+        return _context
+
+
+@signals.setup_logging.connect
+def _setup_logging(**_: Any) -> None:
+    configure_logging(settings.log_level, settings.log_format)
+
+
+@signals.worker_init.connect
+def _load_engine(**_: Any) -> None:
+    # load the engine before the first task arrives, so that a broken model fails the start
+    get_context()
+
+
+@signals.worker_shutdown.connect
+def _close_engine(**_: Any) -> None:
+    if _context is not None:
+        _context.engine.close()

@@ -1,0 +1,73 @@
+"""The engine protocol: one page image in, recognised blocks out.
+
+Engines are shared by every task thread of a worker process, so `recognize` must be
+thread-safe; the DeepSeek engine relies on that to batch pages of many documents together.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from shared.options import TaskOptions
+
+
+@dataclass(frozen=True)
+class RecognizedBlock:
+    type: str
+    bbox: tuple[int, int, int, int] | None  # page pixels, x1 y1 x2 y2
+    text: str
+    confidence: float | None = None
+
+
+@dataclass
+class RecognizedPage:
+    blocks: list[RecognizedBlock]
+    raw_text: str | None = None
+    output_tokens: int | None = None
+    truncated: bool = False
+    retried: bool = False
+
+
+@dataclass
+class PageRequest:
+    task_id: str
+    page: int
+    image: Image.Image
+    dpi: int | None
+    options: TaskOptions
+    # receives text as it is produced (whole page for engines that cannot stream)
+    on_delta: Callable[[str], None] | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    name: str
+    model: str | None
+    modes: tuple[str, ...]
+    gpu: str | None = None
+    streams_tokens: bool = False
+
+
+class EngineCanceled(Exception):
+    """The page's task was canceled while the engine worked on it."""
+
+
+class Engine(Protocol):
+    info: EngineInfo
+
+    def recognize(self, request: PageRequest) -> RecognizedPage:
+        """Recognise one page. Blocking and thread-safe; raises EngineCanceled on cancel."""
+        ...
+
+    def cancel(self, task_id: str) -> None:
+        """Abort whatever the engine is doing for `task_id`."""
+        ...
+
+    def close(self) -> None: ...

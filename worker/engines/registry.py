@@ -1,0 +1,17 @@
+"""Pick the engine a worker runs. Imports happen here, lazily, so that choosing the CPU engine
+never imports vLLM or torch."""
+
+from __future__ import annotations
+
+from shared.config import EngineName, Settings
+from worker.engines.base import Engine
+
+
+def load_engine(settings: Settings) -> Engine:
+    if settings.engine == EngineName.deepseek:
+        from worker.engines.deepseek.engine import DeepSeekEngine
+
+        return DeepSeekEngine.from_settings(settings)
+    from worker.engines.tesseract import TesseractEngine
+
+    return TesseractEngine(lang=settings.tesseract_lang, instances=settings.worker_concurrency)

@@ -1,0 +1,13 @@
+"""What happens after a task reaches a terminal state (webhooks, events). Each domain adds its
+hook to `terminal_hooks`; hooks run after the state is committed and never fail the task."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from shared.config import Settings
+from worker.pipeline.job import TerminalHook
+
+
+def terminal_hooks(settings: Settings, app: Celery) -> list[TerminalHook]:
+    return []

@@ -1,0 +1,119 @@
+"""The sweep: the database row is the truth, and this repairs the broker's view of it.
+
+- A running task whose heartbeat stopped (its worker was killed) goes back to the queue, or to
+  the dead-letter state (`failed`, `max_attempts_exceeded`) once it used up its attempts.
+- A queued task whose message was lost (the embedded broker loses the messages a killed worker
+  held; a flushed Redis loses everything) is sent again, but only while its queue is empty, so a
+  deep backfill queue is never flooded with duplicates.
+- Old files of the embedded broker's processed folder are pruned.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from celery import Celery
+from sqlalchemy import select, update
+
+from shared.clock import utcnow
+from shared.config import Settings
+from shared.db.models import Task, TaskStatus
+from shared.db.session import session_scope
+from shared.logs import get_logger
+from shared.queue import enqueue_process, queue_depth
+from worker.hooks import terminal_hooks
+
+log = get_logger(__name__)
+PROCESSED_MAX_AGE_S = 24 * 3600
+BATCH = 500
+
+
+def sweep(settings: Settings, app: Celery) -> dict[str, int]:
+    counts = {"requeued_stale": 0, "dead_lettered": 0, "canceled": 0, "resent": 0, "pruned": 0}
+    hooks = terminal_hooks(settings, app)
+    now = utcnow()
+    stale_before = now - timedelta(seconds=settings.task_stale_after_s)
+    finished: list[tuple[str, TaskStatus]] = []
+    requeue: list[tuple[str, str]] = []
+    with session_scope(settings.database_url) as session:
+        stale = session.scalars(
+            select(Task)
+            .where(Task.status == TaskStatus.running, Task.heartbeat_at < stale_before)
+            .limit(BATCH)
+        ).all()
+        for task in stale:
+            if task.cancel_requested:
+                task.status, task.error_code, task.error_message = (
+                    TaskStatus.canceled,
+                    "canceled",
+                    "canceled by request",
+                )
+                task.finished_at = now
+                finished.append((task.id, TaskStatus.canceled))
+                counts["canceled"] += 1
+            elif task.attempts >= settings.task_max_attempts:
+                task.status = TaskStatus.failed
+                task.error_code = "max_attempts_exceeded"
+                task.error_message = (
+                    f"the worker running this task stopped {task.attempts} times; the task is "
+                    "dead-lettered (an operator can retry it)"
+                )
+                task.finished_at = now
+                finished.append((task.id, TaskStatus.failed))
+                counts["dead_lettered"] += 1
+            else:
+                task.status, task.enqueued_at, task.heartbeat_at = TaskStatus.queued, now, None
+                requeue.append((task.id, task.queue))
+                counts["requeued_stale"] += 1
+    for task_id, queue in requeue:
+        enqueue_process(app, task_id, queue)
+    for task_id, status in finished:
+        log.warning("task.swept", task_id=task_id, status=status)
+        for hook in hooks:
+            hook(task_id, status)
+
+    counts["resent"] = _resend_lost(settings, app)
+    if settings.embedded_broker:
+        counts["pruned"] = _prune_processed(settings)
+    if any(counts.values()):
+        log.info("sweep.done", **counts)
+    return counts
+
+
+def _resend_lost(settings: Settings, app: Celery) -> int:
+    resent = 0
+    cutoff = utcnow() - timedelta(seconds=settings.requeue_queued_after_s)
+    with session_scope(settings.database_url) as session:
+        queues = session.scalars(
+            select(Task.queue).where(Task.status == TaskStatus.queued, Task.enqueued_at < cutoff).distinct()
+        ).all()
+        for queue in queues:
+            if queue_depth(app, queue) != 0:
+                continue  # messages are still waiting there: nothing was lost yet
+            ids = session.scalars(
+                select(Task.id)
+                .where(Task.status == TaskStatus.queued, Task.queue == queue, Task.enqueued_at < cutoff)
+                .order_by(Task.id)
+                .limit(BATCH)
+            ).all()
+            session.execute(update(Task).where(Task.id.in_(ids)).values(enqueued_at=utcnow()))
+            session.commit()
+            for task_id in ids:
+                enqueue_process(app, task_id, queue)
+            resent += len(ids)
+    return resent
+
+
+def _prune_processed(settings: Settings) -> int:
+    folder = settings.broker_dir / "processed"
+    cutoff = time.time() - PROCESSED_MAX_AGE_S
+    pruned = 0
+    for path in folder.glob("*.msg"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                pruned += 1
+        except FileNotFoundError:
+            continue
+    return pruned

@@ -1,0 +1,216 @@
+"""One task from claim to terminal state.
+
+Failures are classified once, here:
+- a retryable OcrpError (storage or network hiccup) puts the task back in the queue with capped
+  exponential backoff and jitter, until `task_max_attempts`;
+- any other OcrpError (a corrupt PDF, a page range past the end...) fails the task at once with
+  its public code;
+- anything unexpected fails the task with `internal_error`; the traceback goes to the log only.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from shared.clock import utcnow
+from shared.config import Settings
+from shared.db.models import TaskStatus
+from shared.errors import OcrpError
+from shared.logs import EventLogger, get_logger
+from shared.options import TaskOptions
+from shared.page_ranges import select_pages
+from shared.storage import Storage, StorageError
+from worker.engines.base import Engine
+from worker.pipeline.pages import DeltaSink, PageJob, PageProcessor, Renderer
+from worker.pipeline.render import release_document
+from worker.pipeline.results import assemble_results
+from worker.pipeline.runner import run_pages
+from worker.pipeline.source import limits_of, materialize, scratch_dir
+from worker.pipeline.store import TaskSnapshot, TaskStore
+
+TerminalHook = Callable[[str, TaskStatus], None]
+RetrySender = Callable[[str, str, float], None]  # (task id, queue, countdown seconds)
+
+
+@dataclass
+class WorkerContext:
+    settings: Settings
+    engine: Engine
+    storage: Storage
+    store: TaskStore
+    render: Renderer
+    worker_name: str
+    send_retry: RetrySender
+    on_terminal: list[TerminalHook] = field(default_factory=list)
+    on_delta: DeltaSink | None = None
+
+
+def backoff_seconds(attempt: int, base: float = 5.0, cap: float = 300.0) -> float:
+    """Capped exponential backoff with full jitter."""
+    return random.uniform(0, min(cap, base * 2 ** max(0, attempt - 1)))
+
+
+class Heartbeat(threading.Thread):
+    """Keeps the task's heartbeat fresh and turns a cancel request into the cancel event."""
+
+    def __init__(self, ctx: WorkerContext, task_id: str, cancel: threading.Event) -> None:
+        super().__init__(daemon=True, name=f"heartbeat-{task_id[-6:]}")
+        self.ctx, self.task_id, self.cancel = ctx, task_id, cancel
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        # the cancel flag is read every second (it decides how fast a cancel lands); the
+        # heartbeat is written every task_heartbeat_s
+        interval = min(1.0, self.ctx.settings.task_heartbeat_s)
+        next_beat = 0.0
+        while not self.stopped.wait(interval):
+            next_beat -= interval
+            try:
+                if next_beat <= 0:
+                    requested = self.ctx.store.heartbeat(self.task_id)
+                    next_beat = self.ctx.settings.task_heartbeat_s
+                else:
+                    requested = self.ctx.store.cancel_requested(self.task_id)
+            except Exception:  # the database blinked; the next round tries again
+                get_logger(__name__).warning("task.heartbeat.failed", task_id=self.task_id)
+                continue
+            if requested and not self.cancel.is_set():
+                self.cancel.set()
+                self.ctx.engine.cancel(self.task_id)
+
+
+def run_task(ctx: WorkerContext, task_id: str) -> None:
+    log = get_logger(__name__, task_id=task_id)
+    stale_before = utcnow() - timedelta(seconds=ctx.settings.task_stale_after_s)
+    snapshot = ctx.store.claim(task_id, ctx.worker_name, stale_before)
+    if snapshot is None:
+        log.info("task.claim.skipped")
+        return
+    log.info("task.started", attempt=snapshot.attempts)
+    if snapshot.attempts > ctx.settings.task_max_attempts:
+        _finish(
+            ctx,
+            log,
+            task_id,
+            TaskStatus.failed,
+            code="max_attempts_exceeded",
+            message=f"the task was attempted {snapshot.attempts - 1} times without finishing",
+        )
+        return
+
+    cancel = threading.Event()
+    heartbeat = Heartbeat(ctx, task_id, cancel)
+    heartbeat.start()
+    try:
+        _execute(ctx, log, snapshot, cancel)
+    except OcrpError as exc:
+        if exc.retryable and snapshot.attempts < ctx.settings.task_max_attempts:
+            delay = backoff_seconds(snapshot.attempts)
+            log.warning("task.retry", code=exc.code, message=exc.message, delay_s=round(delay, 1))
+            ctx.store.requeue(task_id, delay, exc.code, exc.message)
+            ctx.send_retry(task_id, snapshot.queue, delay)
+        else:
+            _finish(ctx, log, task_id, TaskStatus.failed, code=exc.code, message=exc.message)
+    except StorageError as exc:
+        if snapshot.attempts < ctx.settings.task_max_attempts:
+            delay = backoff_seconds(snapshot.attempts)
+            log.warning("task.retry", code="storage_unavailable", message=str(exc), delay_s=round(delay, 1))
+            ctx.store.requeue(task_id, delay, "storage_unavailable", str(exc))
+            ctx.send_retry(task_id, snapshot.queue, delay)
+        else:
+            _finish(ctx, log, task_id, TaskStatus.failed, code="storage_unavailable", message=str(exc))
+    except Exception:
+        log.exception("task.crashed")
+        _finish(
+            ctx,
+            log,
+            task_id,
+            TaskStatus.failed,
+            code="internal_error",
+            message=f"an internal error stopped the task; the worker logs have it under {task_id}",
+        )
+    finally:
+        heartbeat.stopped.set()
+        heartbeat.join(timeout=5)
+
+
+def _execute(ctx: WorkerContext, log: EventLogger, snapshot: TaskSnapshot, cancel: threading.Event) -> None:
+    settings = ctx.settings
+    with scratch_dir() as workdir:
+        local = materialize(snapshot, ctx.storage, settings, ctx.store, workdir)
+        try:
+            options = TaskOptions.model_validate(snapshot.options)
+            numbers = select_pages(options.pages, local.page_count)
+            already = ctx.store.init_pages(snapshot.id, numbers)
+            if already:
+                log.info("task.resumed", pages_done=len(already))
+            job = PageJob(
+                task_id=snapshot.id,
+                path=local.path,
+                is_pdf=local.type.is_pdf,
+                dpi=options.dpi or settings.default_dpi,
+                options=options,
+                limits=limits_of(settings),
+            )
+            processor = PageProcessor(ctx.engine, ctx.storage, ctx.store, ctx.render, log)
+            todo = [n for n in numbers if n not in already]
+            run_pages(processor, job, todo, cancel, settings.pages_in_flight, ctx.on_delta)
+        finally:
+            release_document(local.path)
+
+        if cancel.is_set():
+            _finish(
+                ctx, log, snapshot.id, TaskStatus.canceled, code="canceled", message="canceled by request"
+            )
+            return
+        rows = ctx.store.page_rows(snapshot.id)
+        if not any(status == "succeeded" for _, status in rows):
+            _finish(
+                ctx,
+                log,
+                snapshot.id,
+                TaskStatus.failed,
+                code="all_pages_failed",
+                message="no page could be processed; see the pages for each page's error",
+            )
+            return
+        keys = assemble_results(
+            ctx.storage,
+            snapshot,
+            numbers,
+            engine=ctx.engine.info.name,
+            model=ctx.engine.info.model,
+            content_type=local.type.content_type,
+            page_count=local.page_count,
+        )
+        _finish(ctx, log, snapshot.id, TaskStatus.succeeded, result_keys=keys)
+
+
+def _finish(
+    ctx: WorkerContext,
+    log: EventLogger,
+    task_id: str,
+    status: TaskStatus,
+    *,
+    code: str | None = None,
+    message: str | None = None,
+    result_keys: dict[str, object] | None = None,
+) -> None:
+    stored = ctx.store.finish(
+        task_id, status, code=code, message=message, result_keys=result_keys, engine=ctx.engine.info.name
+    )
+    if not stored:
+        log.info("task.finish.skipped", status=status)
+        return
+    log.info("task.finished", status=status, code=code)
+    # hooks run only after the terminal state is committed: a webhook never announces a state
+    # the database does not hold
+    for hook in ctx.on_terminal:
+        try:
+            hook(task_id, status)
+        except Exception:
+            log.exception("task.hook.failed", hook=getattr(hook, "__name__", repr(hook)))

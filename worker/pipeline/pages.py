@@ -1,0 +1,138 @@
+"""One page, start to finish: render → engine → layout page + crops + markdown → checkpoint.
+
+A checkpoint (`pages/{n}.json` in storage) is written before the page row is marked done, so a
+task resumed after a crash can skip finished pages and still assemble every page's result.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from shared.documents.inspect import Limits
+from shared.errors import OcrpError
+from shared.layout import LayoutPage, PageTimings
+from shared.logs import EventLogger
+from shared.options import TaskOptions
+from shared.storage import Storage
+from shared.storage.keys import image_key, page_checkpoint_key
+from worker.engines.base import Engine, EngineCanceled, PageRequest
+from worker.layout.blocks import build_page, failed_page
+from worker.layout.crops import crop_jpeg
+from worker.layout.markdown import page_markdown
+from worker.pipeline.render import RenderedPage
+from worker.pipeline.store import TaskStore
+
+Renderer = Callable[[str, bool, int, int, Limits], RenderedPage]
+DeltaSink = Callable[[int, str], None]  # (page, text)
+
+
+@dataclass(frozen=True)
+class PageJob:
+    task_id: str
+    path: str
+    is_pdf: bool
+    dpi: int
+    options: TaskOptions
+    limits: Limits
+
+
+@dataclass(frozen=True)
+class PageOutcome:
+    number: int
+    ok: bool
+    canceled: bool = False
+    truncated: bool = False
+
+
+class PageProcessor:
+    def __init__(
+        self, engine: Engine, storage: Storage, store: TaskStore, render: Renderer, log: EventLogger
+    ) -> None:
+        self.engine = engine
+        self.storage = storage
+        self.store = store
+        self.render = render
+        self.log = log
+
+    def process(
+        self, job: PageJob, number: int, cancel: threading.Event, on_delta: DeltaSink | None = None
+    ) -> PageOutcome:
+        timings = PageTimings()
+        try:
+            rendered = self.render(job.path, job.is_pdf, number, job.dpi, job.limits)
+            timings.render_ms = rendered.render_ms
+            started = time.perf_counter()
+            request = PageRequest(
+                task_id=job.task_id,
+                page=number,
+                image=rendered.image,
+                dpi=rendered.dpi,
+                options=job.options,
+                on_delta=(lambda text: on_delta(number, text)) if on_delta else None,
+                cancel=cancel,
+            )
+            recognized = self.engine.recognize(request)
+            timings.engine_ms = int((time.perf_counter() - started) * 1000)
+        except EngineCanceled:
+            return PageOutcome(number, ok=False, canceled=True)
+        except OcrpError as exc:
+            if exc.retryable:
+                raise
+            return self._fail(job, number, exc.code, exc.message, timings)
+        except Exception as exc:  # one broken page must not sink the document
+            self.log.exception("task.page.error", page=number)
+            return self._fail(job, number, "page_failed", f"{type(exc).__name__}: {exc}", timings)
+
+        width, height = rendered.image.size
+        page, crops = build_page(
+            number=number,
+            width=width,
+            height=height,
+            dpi=rendered.dpi,
+            engine=self.engine.info.name,
+            recognized=recognized,
+            timings=timings,
+        )
+        for crop in crops:
+            self.storage.put_bytes(
+                image_key(job.task_id, crop.name), crop_jpeg(rendered.image, crop.bbox), "image/jpeg"
+            )
+        self._checkpoint(job.task_id, page, page_markdown(page))
+        self.store.page_succeeded(job.task_id, page)
+        if page.truncated:
+            self.log.warning("task.page.truncated", page=number, tokens=page.output_tokens)
+        self.log.debug("task.page.done", page=number, blocks=len(page.blocks), **timings.model_dump())
+        return PageOutcome(number, ok=True, truncated=page.truncated)
+
+    def _fail(self, job: PageJob, number: int, code: str, message: str, timings: PageTimings) -> PageOutcome:
+        page = failed_page(
+            number=number,
+            width=0,
+            height=0,
+            dpi=None,
+            engine=self.engine.info.name,
+            code=code,
+            message=message,
+            timings=timings,
+        )
+        self._checkpoint(job.task_id, page, "")
+        self.store.page_failed(job.task_id, number, code, message)
+        self.log.warning("task.page.failed", page=number, code=code, message=message)
+        return PageOutcome(number, ok=False)
+
+    def _checkpoint(self, task_id: str, page: LayoutPage, markdown: str) -> None:
+        payload = {"page": page.model_dump(mode="json"), "markdown": markdown}
+        self.storage.put_bytes(
+            page_checkpoint_key(task_id, page.number),
+            json.dumps(payload, ensure_ascii=False).encode(),
+            "application/json",
+        )
+
+
+def load_checkpoint(storage: Storage, task_id: str, number: int) -> tuple[LayoutPage, str]:
+    data = json.loads(storage.get_bytes(page_checkpoint_key(task_id, number)))
+    return LayoutPage.model_validate(data["page"]), str(data["markdown"])
