@@ -168,6 +168,18 @@ class Settings(BaseSettings):
     task_max_attempts: int = setting(3, "Attempts before a task is moved to the dead-letter state.", "worker")
     tesseract_lang: str = setting("eng", "Tesseract language(s), e.g. `eng+deu`.", "worker")
 
+    # --- webhooks (issue: webhook callbacks) ---------------------------------------------
+
+    # --- batches (issue: batch backfills) ------------------------------------------------
+
+    # --- observability (issue: ops dashboard and metrics) --------------------------------
+
+    # --- security (issue: keys, limits, retention) ---------------------------------------
+
+    # --- interactive (issue: SSE, /v1/ocr, chat completions) -----------------------------
+
+    # --- deepseek engine (issue: GPU worker) ---------------------------------------------
+
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:
         if not self.database_url:
