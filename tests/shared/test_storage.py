@@ -26,8 +26,13 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]
     bucket: str = request.getfixturevalue("s3_bucket")
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
-        data_dir=tmp_path, storage_backend="s3", s3_endpoint_url=s3.endpoint, s3_bucket=bucket,
-        s3_access_key_id=s3.access_key, s3_secret_access_key=s3.secret_key, s3_multipart_chunk_mb=5,
+        data_dir=tmp_path,
+        storage_backend="s3",
+        s3_endpoint_url=s3.endpoint,
+        s3_bucket=bucket,
+        s3_access_key_id=s3.access_key,
+        s3_secret_access_key=s3.secret_key,
+        s3_multipart_chunk_mb=5,
     )
     yield make_storage(settings)
 
@@ -44,17 +49,27 @@ def test_large_streams_upload_in_parts_and_read_back_intact(storage: Storage, tm
     data = os.urandom(12 * 1024 * 1024 + 17)  # over the 5 MiB part size: a multipart upload on S3
     written = storage.put_file("tasks/b/input.pdf", io.BytesIO(data), "application/pdf")
     assert written == len(data)
-    assert hashlib.sha256(b"".join(storage.iter_chunks("tasks/b/input.pdf"))).digest() == hashlib.sha256(data).digest()
+    assert (
+        hashlib.sha256(b"".join(storage.iter_chunks("tasks/b/input.pdf"))).digest()
+        == hashlib.sha256(data).digest()
+    )
     target = tmp_path / "copy"
     storage.download_to("tasks/b/input.pdf", str(target))
     assert target.read_bytes() == data
 
 
 def test_listing_and_prefix_deletion(storage: Storage) -> None:
-    for key in ("tasks/c/results/full.md", "tasks/c/results/images/1_1.jpg", "tasks/c/input.pdf", "tasks/d/input.pdf"):
+    for key in (
+        "tasks/c/results/full.md",
+        "tasks/c/results/images/1_1.jpg",
+        "tasks/c/input.pdf",
+        "tasks/d/input.pdf",
+    ):
         storage.put_bytes(key, b"x")
     assert list(storage.list_keys("tasks/c/")) == [
-        "tasks/c/input.pdf", "tasks/c/results/full.md", "tasks/c/results/images/1_1.jpg",
+        "tasks/c/input.pdf",
+        "tasks/c/results/full.md",
+        "tasks/c/results/images/1_1.jpg",
     ]
     assert storage.delete_prefix("tasks/c/") == 3
     assert list(storage.list_keys("tasks/c/")) == []
@@ -94,8 +109,12 @@ def test_check_passes_on_a_working_backend(storage: Storage) -> None:
 def test_s3_with_a_wrong_secret_fails_clearly(s3_server: S3Server, s3_bucket: str, tmp_path: Path) -> None:
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
-        data_dir=tmp_path, storage_backend="s3", s3_endpoint_url=s3_server.endpoint, s3_bucket=s3_bucket,
-        s3_access_key_id=s3_server.access_key, s3_secret_access_key="wrong",
+        data_dir=tmp_path,
+        storage_backend="s3",
+        s3_endpoint_url=s3_server.endpoint,
+        s3_bucket=s3_bucket,
+        s3_access_key_id=s3_server.access_key,
+        s3_secret_access_key="wrong",
     )
     with pytest.raises(StorageError):
         make_storage(settings).put_bytes("k", b"x")

@@ -27,7 +27,9 @@ def test_private_and_reserved_targets_are_refused(url: str) -> None:
     assert caught.value.code == "url_not_allowed"
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/x", "file:///etc/passwd", "http://user:pw@example.com/", "http:///x"])
+@pytest.mark.parametrize(
+    "url", ["ftp://example.com/x", "file:///etc/passwd", "http://user:pw@example.com/", "http:///x"]
+)
 def test_other_schemes_credentials_and_missing_hosts_are_refused(url: str) -> None:
     with pytest.raises(InvalidRequest) as caught:
         check_url(url)

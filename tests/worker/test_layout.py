@@ -15,8 +15,13 @@ from worker.layout.markdown import block_markdown, document_markdown, page_markd
 
 def _page(*blocks: RecognizedBlock, truncated: bool = False) -> tuple[LayoutPage, list]:  # type: ignore[type-arg]
     return build_page(
-        number=3, width=1000, height=800, dpi=144, engine="test",
-        recognized=RecognizedPage(list(blocks), truncated=truncated), timings=PageTimings(render_ms=5, engine_ms=9),
+        number=3,
+        width=1000,
+        height=800,
+        dpi=144,
+        engine="test",
+        recognized=RecognizedPage(list(blocks), truncated=truncated),
+        timings=PageTimings(render_ms=5, engine_ms=9),
     )
 
 
