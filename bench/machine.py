@@ -11,9 +11,10 @@ from typing import Any
 
 def _cpu_model() -> str:
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
     return platform.processor() or "unknown"
@@ -21,9 +22,10 @@ def _cpu_model() -> str:
 
 def _memory_gib() -> float | None:
     try:
-        for line in open("/proc/meminfo"):
-            if line.startswith("MemTotal"):
-                return round(int(line.split()[1]) / 1024 / 1024, 1)
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemTotal"):
+                    return round(int(line.split()[1]) / 1024 / 1024, 1)
     except OSError:
         pass
     return None

@@ -184,7 +184,8 @@ def main() -> None:
     )
     for row in results:
         print(
-            f"{row['stack']:10}  engine {row['engine_s_median']:.3f} s  overhead median {row['overhead_s_median']:.3f} s"
+            f"{row['stack']:10}  engine {row['engine_s_median']:.3f} s"
+            f"  overhead median {row['overhead_s_median']:.3f} s"
             f"  p95 {row['overhead_s_p95']:.3f} s  (client-observed {row['client_overhead_s_median']:.3f} s)"
         )
     print(f"wrote {out.relative_to(ROOT)}")
