@@ -33,7 +33,14 @@ from dataclasses import dataclass, field
 from shared.layout import BlockType
 from shared.logs import EventLogger, get_logger
 from worker.engines.base import RecognizedBlock, RecognizedPage
-from worker.layout.grounding_boxes import NormBox, PixelBox, parse_det, to_pixels, union
+from worker.layout.grounding_boxes import (
+    NormBox,
+    PixelBox,
+    parse_det,
+    split_unclosed_det,
+    to_pixels,
+    union,
+)
 from worker.layout.grounding_text import block_text, paragraphs, remove_markers, tidy
 
 KNOWN_TYPES = frozenset(t.value for t in BlockType)
@@ -93,20 +100,21 @@ class _Scanner:
         if self.state == "in_ref":
             if name == "/ref":
                 self._open("".join(self.buffer).strip())
-                return
-            self._ref_interrupted()
+            else:  # closes the ref, then counts as what it is in the state that leaves
+                self._ref_interrupted()
+                self.tag(name)
         elif self.state == "in_det":
             if name == "/det":
-                self._close_det()
-                return
-            self._issue("det_unterminated", f"<|det|> closed by <|{name}|>")
+                self._add_boxes("".join(self.buffer))
+                self.state = "outside"
+            else:
+                self._det_unterminated(f"<|det|> closed by <|{name}|>")
+                self.tag(name)
+        elif self.state == "after_ref" and name == "det":
+            self._enter("in_det")
+        else:
             self.state = "outside"
-        elif self.state == "after_ref":
-            if name == "det":
-                self._enter("in_det")
-                return
-            self.state = "outside"
-        self._outside_tag(name)
+            self._outside_tag(name)
 
     def finish(self) -> list[_Draft]:
         if self.state == "in_ref":
@@ -117,7 +125,7 @@ class _Scanner:
                 self._issue("ref_unterminated", "output ends inside a long <|ref|>; kept as text")
                 self.current.content.append(fragment)
         elif self.state == "in_det":
-            self._issue("det_unterminated", "output ends inside <|det|>")
+            self._det_unterminated("output ends inside <|det|>")
         self.drafts.append(self.current)
         return self.drafts
 
@@ -149,11 +157,19 @@ class _Scanner:
             self.current.content.append(fragment)
             self.state = "outside"
 
-    def _close_det(self) -> None:
-        boxes, problems = parse_det("".join(self.buffer))
+    def _det_unterminated(self, detail: str) -> None:
+        # keep what can be kept: complete boxes as boxes, the text after them as content
+        self._issue("det_unterminated", detail)
+        coordinates, rest = split_unclosed_det("".join(self.buffer))
+        if coordinates.strip():
+            self._add_boxes(coordinates)
+        self.current.content.append(rest)
+        self.state = "outside"
+
+    def _add_boxes(self, text: str) -> None:
+        boxes, problems = parse_det(text)
         self.current.boxes.extend(boxes)
         self.issues.extend(Issue(p.code, p.detail) for p in problems)
-        self.state = "outside"
 
     def _issue(self, code: str, detail: str) -> None:
         self.issues.append(Issue(code, detail))

@@ -15,6 +15,7 @@ NORM_MAX = 999  # the model's coordinate range is 0..999 inclusive
 
 _GROUP = re.compile(r"\[([^\[\]]*)\]")
 _SEPARATORS = re.compile(r"[\s,\[\]]*")
+_BOX_CHARS = re.compile(r"[\s\[\],.\d-]*")
 _NUMBER = re.compile(r"\s*(-?\d{1,6}(?:\.\d{1,6})?)\s*")
 
 NormBox = tuple[float, float, float, float]
@@ -46,6 +47,17 @@ def parse_det(text: str) -> tuple[list[NormBox], list[BoxIssue]]:
         elif issue is not None:
             issues.append(issue)
     return boxes, issues
+
+
+def split_unclosed_det(text: str) -> tuple[str, str]:
+    """An unterminated det's text split into its coordinates and what follows them (the
+    block's content, when the model forgot `<|/det|>`)."""
+    run = _BOX_CHARS.match(text)
+    prefix = run.group() if run else ""
+    end = prefix.rfind("]") + 1
+    if end == 0:  # no complete list: all coordinates if nothing else follows, else no box
+        return (text, "") if len(prefix) == len(text) else ("", text)
+    return text[:end], text[end:]
 
 
 def _parse_box(inner: str) -> tuple[NormBox | None, BoxIssue | None]:
