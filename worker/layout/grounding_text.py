@@ -36,11 +36,20 @@ def has_end_of_sentence(raw_text: str) -> bool:
 
 def remove_markers(text: str) -> str:
     """Special tokens out, the grounding tags (`<|ref|>`, `<|det|>`...) kept for the parser."""
-    return _MARKERS.sub("", text)
+    return _remove_all(_MARKERS, text)
 
 
 def remove_special_tokens(text: str) -> str:
-    return _SPECIAL.sub("", text)
+    return _remove_all(_SPECIAL, text)
+
+
+def _remove_all(pattern: re.Pattern[str], text: str) -> str:
+    # again until nothing matches: taking "<|grounding|>" out of "<|re<|grounding|>f|>" makes a tag
+    while True:
+        cleaned = pattern.sub("", text)
+        if cleaned == text:
+            return text
+        text = cleaned
 
 
 def tidy(text: str) -> str:
