@@ -101,7 +101,7 @@ class PageProcessor:
             self.storage.put_bytes(
                 image_key(job.task_id, crop.name), crop_jpeg(rendered.image, crop.bbox), "image/jpeg"
             )
-        self._checkpoint(job.task_id, page, page_markdown(page))
+        self._checkpoint(job.task_id, page, page_markdown(page), recognized.raw_text)
         self.store.page_succeeded(job.task_id, page)
         if page.truncated:
             self.log.warning("task.page.truncated", page=number, tokens=page.output_tokens)
@@ -124,8 +124,10 @@ class PageProcessor:
         self.log.warning("task.page.failed", page=number, code=code, message=message)
         return PageOutcome(number, ok=False)
 
-    def _checkpoint(self, task_id: str, page: LayoutPage, markdown: str) -> None:
-        payload = {"page": page.model_dump(mode="json"), "markdown": markdown}
+    def _checkpoint(self, task_id: str, page: LayoutPage, markdown: str, raw: str | None = None) -> None:
+        # the engine's raw output is kept beside the page: `ocrp postprocess` and the replay
+        # engine can replay it, and it explains a surprising result without a GPU
+        payload = {"page": page.model_dump(mode="json"), "markdown": markdown, "raw": raw}
         self.storage.put_bytes(
             page_checkpoint_key(task_id, page.number),
             json.dumps(payload, ensure_ascii=False).encode(),
