@@ -13,6 +13,13 @@ DEFAULT_API = "http://127.0.0.1:8000"
 TERMINAL = {"succeeded", "failed", "canceled"}
 
 
+def _local_key() -> str | None:
+    """The key `ocrp run` saved, for a client on the same machine with no OCR_API_KEY."""
+    from ocrp.local_key import read_local_key
+
+    return read_local_key(Path(os.environ.get("OCR_DATA_DIR", "var")))
+
+
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(f"{status} {code}: {message}")
@@ -24,7 +31,7 @@ class Client:
         self, base_url: str | None = None, api_key: str | None = None, timeout: float = 60.0
     ) -> None:
         self.base_url = (base_url or os.environ.get("OCR_API_URL") or DEFAULT_API).rstrip("/")
-        key = api_key or os.environ.get("OCR_API_KEY")
+        key = api_key or os.environ.get("OCR_API_KEY") or _local_key()
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         self.http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
 

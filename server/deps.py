@@ -1,12 +1,17 @@
 """Request dependencies: settings, the database session, storage, the queue and the caller.
 
 The endpoint is the boundary: it commits, then sends queued work (never before the commit, so a
-worker never wakes up for a row it cannot see)."""
+worker never wakes up for a row it cannot see).
+
+Callers (`server.auth`): `CallerDep` authenticates the API key and asks for the `read` scope on
+GET/HEAD and `submit` on every other method, so a route gets the right check by taking it;
+`AdminDep` asks for `admin`; `SubmitOrAdminDep` for an owner's own writes that operators may
+also do (retry). Every row a caller creates belongs to `caller.owner`, and every read filters by
+it: another owner's task is a 404, never a 403, so ids cannot be probed."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Annotated
 
 from celery import Celery
@@ -14,6 +19,8 @@ from fastapi import Depends, Request
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from server.auth.authenticate import get_caller, metrics_access, require_admin, require_submit_or_admin
+from server.auth.caller import Caller
 from shared.config import Settings
 from shared.db.session import get_sessionmaker
 from shared.errors import Unavailable
@@ -52,20 +59,24 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling. Until API keys exist every caller is the `default` owner."""
-
-    owner: str
-    scopes: frozenset[str] = frozenset({"submit", "read", "admin"})
-
-
-def get_caller() -> Caller:
-    return Caller(owner="default")
-
-
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 StorageDep = Annotated[Storage, Depends(get_storage)]
 CeleryDep = Annotated[Celery, Depends(get_celery)]
 SessionDep = Annotated[Session, Depends(get_session)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
+AdminDep = Annotated[Caller, Depends(require_admin)]
+SubmitOrAdminDep = Annotated[Caller, Depends(require_submit_or_admin)]
+# for `/metrics`: `dependencies=[MetricsAccess]` on the route
+MetricsAccess = Depends(metrics_access)
+
+__all__ = [
+    "AdminDep",
+    "Caller",
+    "CallerDep",
+    "CeleryDep",
+    "MetricsAccess",
+    "SessionDep",
+    "SettingsDep",
+    "StorageDep",
+    "SubmitOrAdminDep",
+]

@@ -14,9 +14,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.errors import OcrpError
+from shared.errors import AuthError, OcrpError
 from shared.logs import get_logger
 
 log = get_logger(__name__)
@@ -46,6 +48,7 @@ _HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    410: "gone",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
@@ -62,10 +65,35 @@ def _describe_validation(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
-async def _ocrp_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, OcrpError)
-    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
-    return error_json(exc.status, exc.code, exc.message, headers)
+# the database went away (restart, failover, network): the request can be retried shortly
+DATABASE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
+DATABASE_RETRY_AFTER_S = 5
+
+
+def error_response(exc: Exception) -> JSONResponse | None:
+    """The response for an error we know how to explain, or None."""
+    if isinstance(exc, OcrpError):
+        headers: dict[str, str] = {}
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(exc.retry_after)
+        if isinstance(exc, AuthError):
+            headers["WWW-Authenticate"] = 'Bearer realm="ocrp"'
+        return error_json(exc.status, exc.code, exc.message, headers or None)
+    if isinstance(exc, DATABASE_ERRORS):
+        log.warning("http.database_unavailable", error=str(exc).splitlines()[0][:200])
+        return error_json(
+            503,
+            "database_unavailable",
+            "the database is unreachable; retry shortly",
+            {"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+        )
+    return None
+
+
+async def _known_error(request: Request, exc: Exception) -> JSONResponse:
+    response = error_response(exc)
+    assert response is not None
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -102,7 +130,9 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(OcrpError, _ocrp_error)
+    app.add_exception_handler(OcrpError, _known_error)
+    for error in DATABASE_ERRORS:
+        app.add_exception_handler(error, _known_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -17,6 +17,7 @@ GROUP_TITLES = {
     "documents": "Documents and inputs",
     "worker": "Worker",
     "replay": "Replay engine",
+    "security": "Security, limits and retention",
 }
 
 CLIENT_VARIABLES = [

@@ -8,12 +8,13 @@ a failed task or page, so a client sees one vocabulary whichever side found the 
     ├── Forbidden                403 forbidden
     ├── NotFound                 404 not_found
     ├── Conflict                 409 task_not_finished, task_finished, ...
+    ├── Gone                     410 result_expired, input_expired
     ├── PayloadTooLarge          413 payload_too_large
     ├── UnsupportedMediaType     415 unsupported_media_type
-    ├── Unprocessable            422 validation_error, invalid_page_range, ...
+    ├── Unprocessable            422 validation_error, idempotency_key_reused, ...
     │   └── DocumentError        422 pdf_encrypted, pdf_corrupt, too_many_pages, ...
     ├── RateLimited              429 rate_limited, quota_exceeded  (with Retry-After)
-    └── Unavailable              503 service_unavailable           (with Retry-After)
+    └── Unavailable              503 service_unavailable, database_unavailable (with Retry-After)
         └── TransientError       503 storage_unavailable, fetch_failed ... (workers retry these)
 """
 
@@ -58,6 +59,13 @@ class NotFound(OcrpError):
 class Conflict(OcrpError):
     status = 409
     default_code = "conflict"
+
+
+class Gone(OcrpError):
+    """The thing existed but was deleted on purpose (retention)."""
+
+    status = 410
+    default_code = "gone"
 
 
 class PayloadTooLarge(OcrpError):

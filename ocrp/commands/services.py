@@ -8,8 +8,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from shared.config import Settings
 
 
 def _set_env(**values: object) -> None:
@@ -155,6 +159,7 @@ def run(host: str, port: int, demo_file: Path | None, exit_after_demo: bool) -> 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
     click.echo(f"ocrp: data in {settings.data_dir.resolve()}  (database, broker, storage)")
+    api_key = _local_api_key(settings)
     children = [
         subprocess.Popen([sys.executable, "-m", "ocrp.main", "worker", "--beat"]),
         subprocess.Popen([sys.executable, "-m", "ocrp.main", "serve", "--host", host, "--port", str(port)]),
@@ -166,7 +171,7 @@ def run(host: str, port: int, demo_file: Path | None, exit_after_demo: bool) -> 
         if demo_file is not None:
             from ocrp.commands.client import run_demo
 
-            run_demo(url, demo_file, settings.data_dir / "demo")
+            run_demo(url, demo_file, settings.data_dir / "demo", api_key)
             if exit_after_demo:
                 return
         while all(child.poll() is None for child in children):
@@ -183,6 +188,21 @@ def run(host: str, port: int, demo_file: Path | None, exit_after_demo: bool) -> 
                 child.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 child.kill()
+
+
+def _local_api_key(settings: Settings) -> str | None:
+    from ocrp.local_key import ensure_local_key, key_path
+
+    if not settings.auth_enabled:
+        click.echo("ocrp: WARNING authentication is off (OCR_AUTH_ENABLED=false); keep this API private")
+        return None
+    token = ensure_local_key(settings.database_url, settings.data_dir)
+    click.echo(f"ocrp: API key {token}")
+    click.echo(
+        f"      (saved in {key_path(settings.data_dir).resolve()}; send it as "
+        "`Authorization: Bearer <key>`; ocrp submit/status/fetch read it from there)"
+    )
+    return token
 
 
 def _wait_ready(url: str, children: list[subprocess.Popen[bytes]], timeout: float = 60.0) -> None:

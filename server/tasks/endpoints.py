@@ -1,31 +1,86 @@
-"""HTTP routes of the task API: submit, read, list, cancel and delete."""
+"""HTTP routes of the task API: submit, read, list, cancel, delete and retry.
+
+Routes that create work take an `Idempotency-Key` (`server.idempotency`) and check the owner's
+quotas (`server.quotas`); a replayed request gets the first answer's task and status."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
+from celery import Celery
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from server.deps import CallerDep, CeleryDep, SessionDep, SettingsDep, StorageDep
+from server import idempotency
+from server.deps import (
+    Caller,
+    CallerDep,
+    CeleryDep,
+    SessionDep,
+    SettingsDep,
+    StorageDep,
+    SubmitOrAdminDep,
+)
 from server.errors import responses
+from server.idempotency import IdempotencyKeyDep
+from server.quotas import check_quota
 from server.tasks import service
 from server.tasks.schemas import PageList, PageResource, TaskCreate, TaskError, TaskList, TaskResource
-from server.tasks.uploads import safe_filename, stage_upload, staging_file
+from server.tasks.uploads import stage_upload, staging_file
 from shared.clock import utcnow
+from shared.config import Settings
 from shared.db.models import Task, TaskStatus
 from shared.documents.inspect import Limits
+from shared.filenames import safe_filename
 from shared.options import Mode, PromptPreset, TaskOptions
 from shared.page_ranges import select_pages
+from shared.storage import Storage
 
 # The upload route has its own router so that the app can give it the upload size limit.
 upload_router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
 
 
-def _accepted(task: Task, settings_url: str) -> JSONResponse:
+def _accepted(task: Task, settings_url: str, status_code: int = 202, replayed: bool = False) -> JSONResponse:
     body = TaskResource.of(task, settings_url, utcnow()).model_dump(mode="json")
-    return JSONResponse(body, status_code=202, headers={"Location": f"/v1/tasks/{task.id}"})
+    headers = {"Location": f"/v1/tasks/{task.id}"}
+    if replayed:
+        headers[idempotency.REPLAYED_HEADER] = "true"
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+def _replay(session: Session, settings: Settings, owner: str, replay: idempotency.Replay) -> JSONResponse:
+    task = service.get_task(session, owner, replay.resource_id)
+    return _accepted(task, settings.public_url, replay.status_code, replayed=True)
+
+
+def _commit_new(
+    session: Session,
+    settings: Settings,
+    celery: Celery,
+    caller: Caller,
+    task: Task,
+    key: str | None,
+    fp: str,
+    storage: Storage | None = None,
+) -> JSONResponse:
+    """Commit the new task (with its idempotency record) and enqueue it. When a concurrent twin
+    with the same key committed first, this one is undone and the twin's answer returned."""
+    if key:
+        idempotency.remember(session, caller.owner, key, fp, task.id, 202, settings.idempotency_ttl_s)
+    try:
+        service.commit_and_enqueue(session, celery, [task])
+    except IntegrityError:
+        session.rollback()
+        if storage is not None:
+            service.discard_stored(storage, task.id)
+        replay = idempotency.find(session, caller.owner, key, fp) if key else None
+        if replay is None:
+            raise
+        return _replay(session, settings, caller.owner, replay)
+    return _accepted(task, settings.public_url)
 
 
 @upload_router.post(
@@ -41,6 +96,7 @@ async def upload_task(
     storage: StorageDep,
     celery: CeleryDep,
     caller: CallerDep,
+    key: IdempotencyKeyDep,
     file: Annotated[
         UploadFile, File(description="PDF, PNG, JPEG, TIFF or WebP; the type is read from the content.")
     ],
@@ -63,14 +119,27 @@ async def upload_task(
         webhook_url=service.validate_webhook_url(webhook_url, settings),
         filename=safe_filename(file.filename),
     )
+    if key is None:  # refuse early; a retried request must still get its replay
+        check_quota(session, settings, caller.owner)
     limits = Limits(max_pages=settings.max_pages, max_image_pixels=settings.max_image_pixels)
     with staging_file() as path:
         staged = await stage_upload(file, path, settings.max_upload_bytes, limits)
-        if options.pages:  # the page count is known now: a range past the end fails at once
-            select_pages(options.pages, staged.info.page_count)
+        # the page count is known now: a range past the end fails at once
+        selected = select_pages(options.pages, staged.info.page_count)
+        fp = idempotency.fingerprint("tasks.upload", {"sha256": staged.sha256, **_request_fields(spec)})
+        if key and (replay := idempotency.find(session, caller.owner, key, fp)):
+            return _replay(session, settings, caller.owner, replay)
+        check_quota(session, settings, caller.owner, pages=len(selected))
         task = service.create_uploaded_task(session, storage, spec, staged)
-    service.commit_and_enqueue(session, celery, [task])
-    return _accepted(task, settings.public_url)
+    return _commit_new(session, settings, celery, caller, task, key, fp, storage)
+
+
+def _request_fields(spec: service.NewTask) -> dict[str, Any]:
+    return {
+        "options": spec.options.model_dump(mode="json", exclude_none=True),
+        "filename": spec.filename,
+        "webhook_url": spec.webhook_url,
+    }
 
 
 @router.post(
@@ -86,16 +155,20 @@ def create_task(
     settings: SettingsDep,
     celery: CeleryDep,
     caller: CallerDep,
+    key: IdempotencyKeyDep,
 ) -> JSONResponse:
+    fp = idempotency.fingerprint("tasks.create", body.model_dump(mode="json"))
+    if key and (replay := idempotency.find(session, caller.owner, key, fp)):
+        return _replay(session, settings, caller.owner, replay)
     spec = service.NewTask(
         owner=caller.owner,
         options=service.validate_options(body.options(), settings),
         webhook_url=service.validate_webhook_url(body.webhook_url, settings),
         filename=safe_filename(body.filename) if body.filename else None,
     )
+    check_quota(session, settings, caller.owner)
     task = service.create_source_task(session, settings, spec, body.url, body.s3_uri)
-    service.commit_and_enqueue(session, celery, [task])
-    return _accepted(task, settings.public_url)
+    return _commit_new(session, settings, celery, caller, task, key, fp)
 
 
 @router.get("", response_model=TaskList, responses=responses(400, 422), summary="List tasks, newest first")
@@ -168,9 +241,29 @@ def delete_task(
 ) -> Response:
     task = service.get_task(session, caller.owner, task_id)
     outcome = service.cancel_or_delete(session, storage, task)
+    if outcome == "deleted":
+        idempotency.forget_resource(session, task.owner, task.id)
     session.commit()
     if outcome == "deleted":
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     code = 200 if outcome == "canceled" else 202
     body = TaskResource.of(task, settings.public_url, utcnow()).model_dump(mode="json")
     return JSONResponse(body, status_code=code)
+
+
+@router.post(
+    "/{task_id}/retry",
+    status_code=202,
+    response_model=TaskResource,
+    responses=responses(404, 409, 410),
+    summary="Retry a failed task (dead-lettered ones included)",
+)
+def retry_task(
+    task_id: str, session: SessionDep, settings: SettingsDep, celery: CeleryDep, caller: SubmitOrAdminDep
+) -> JSONResponse:
+    """Back to the queue with fresh attempts; pages that succeeded are kept. The task's owner
+    (with the `submit` scope) or an operator (`admin`, any owner's task) may retry."""
+    task = service.get_task(session, None if caller.is_admin else caller.owner, task_id)
+    service.retry(session, task)
+    service.commit_and_enqueue(session, celery, [task])
+    return _accepted(task, settings.public_url)

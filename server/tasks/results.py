@@ -13,9 +13,9 @@ from fastapi.responses import StreamingResponse
 from server.deps import CallerDep, SessionDep, StorageDep
 from server.errors import responses
 from server.tasks import service
-from server.tasks.uploads import safe_filename
 from shared.db.models import Task, TaskStatus
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, Gone, NotFound
+from shared.filenames import content_disposition, safe_filename
 from shared.storage import ObjectNotFound, Storage
 from shared.storage.keys import image_key, is_image_name, layout_key, markdown_key
 
@@ -23,6 +23,12 @@ router = APIRouter(prefix="/v1/tasks", tags=["results"])
 
 
 def _finished(task: Task) -> Task:
+    if task.results_expired_at is not None:
+        raise Gone(
+            f"the results of this task were deleted on {task.results_expired_at:%Y-%m-%d} under the "
+            "retention policy; submit the document again",
+            "result_expired",
+        )
     if task.status == TaskStatus.succeeded:
         return task
     if task.status in (TaskStatus.queued, TaskStatus.running):
@@ -42,17 +48,16 @@ def _stream(
         chunks = storage.iter_chunks(key)
     except ObjectNotFound:
         raise NotFound("the result object is missing from storage", "result_missing") from None
-    disposition = "inline" if inline else "attachment"
     return StreamingResponse(
         chunks,
         media_type=media_type,
-        headers={"Content-Disposition": f'{disposition}; filename="{filename}"'},
+        headers={"Content-Disposition": content_disposition(filename, inline=inline)},
     )
 
 
 @router.get(
     "/{task_id}/result.md",
-    responses=responses(404, 409),
+    responses=responses(404, 409, 410),
     summary="The document as markdown",
     response_class=StreamingResponse,
 )
@@ -67,7 +72,7 @@ def result_markdown(
 
 @router.get(
     "/{task_id}/result.json",
-    responses=responses(404, 409),
+    responses=responses(404, 409, 410),
     summary="The layout (layout.json)",
     response_class=StreamingResponse,
 )
@@ -80,7 +85,7 @@ def result_layout(
 
 @router.get(
     "/{task_id}/images/{name}",
-    responses=responses(404, 409),
+    responses=responses(404, 409, 410),
     summary="A cropped figure",
     response_class=StreamingResponse,
 )
@@ -102,7 +107,7 @@ def result_image(
 
 @router.get(
     "/{task_id}/result.zip",
-    responses=responses(404, 409),
+    responses=responses(404, 409, 410),
     summary="full.md, layout.json and images",
     response_class=StreamingResponse,
 )
@@ -117,7 +122,7 @@ def result_zip(
     return StreamingResponse(
         _zip_stream(storage, members),
         media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={"Content-Disposition": content_disposition(name)},
     )
 
 

@@ -85,6 +85,7 @@ class ResultLinks(BaseModel):
 class TaskResource(BaseModel):
     object: Literal["task"] = "task"
     id: str
+    owner: str
     status: str
     source: Source
     options: dict[str, Any]
@@ -96,11 +97,18 @@ class TaskResource(BaseModel):
     result: ResultLinks | None
     webhook_url: str | None
     cancel_requested: bool
+    dead_lettered_at: datetime | None = Field(
+        description="When the task failed for good after its attempts ran out (see retry)."
+    )
+    results_expired_at: datetime | None = Field(
+        description="When the retention policy deleted the results (result routes answer 410)."
+    )
 
     @classmethod
     def of(cls, task: Task, base_url: str, now: datetime) -> TaskResource:
         return cls(
             id=task.id,
+            owner=task.owner,
             status=task.status,
             source=Source(
                 kind=task.source_kind,
@@ -122,6 +130,8 @@ class TaskResource(BaseModel):
             result=_links(task, base_url),
             webhook_url=task.webhook_url,
             cancel_requested=task.cancel_requested,
+            dead_lettered_at=task.dead_lettered_at,
+            results_expired_at=task.results_expired_at,
         )
 
 
@@ -156,7 +166,7 @@ def _timings(task: Task, now: datetime) -> Timings:
 
 
 def _links(task: Task, base_url: str) -> ResultLinks | None:
-    if task.status != "succeeded" or not task.result_keys:
+    if task.status != "succeeded" or not task.result_keys or task.results_expired_at is not None:
         return None
     base = f"{base_url.rstrip('/')}/v1/tasks/{task.id}"
     images = [f"{base}/images/{name}" for name in task.result_keys.get("images", [])]

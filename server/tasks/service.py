@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 from celery import Celery
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from server.tasks.uploads import StagedFile
 from shared.clock import utcnow
 from shared.config import Settings
-from shared.db.models import Page, SourceKind, Task, TaskStatus
-from shared.errors import Conflict, InvalidRequest, NotFound, TransientError
+from shared.db.models import Page, PageStatus, SourceKind, Task, TaskStatus
+from shared.errors import Conflict, Gone, InvalidRequest, NotFound, TransientError
 from shared.ids import is_valid_id, new_id
 from shared.logs import get_logger
 from shared.options import TaskOptions
@@ -111,19 +111,38 @@ def commit_and_enqueue(session: Session, celery: Celery, tasks: list[Task]) -> N
             log.warning("task.enqueue.failed", task_id=task.id, error=str(exc))
 
 
-def get_task(session: Session, owner: str, task_id: str) -> Task:
+def discard_stored(storage: Storage, task_id: str) -> None:
+    """Remove what a request stored for a task that was not committed after all."""
+    try:
+        storage.delete_prefix(task_prefix(task_id))
+    except StorageError as exc:
+        log.warning("task.discard.failed", task_id=task_id, error=str(exc))
+
+
+def get_task(session: Session, owner: str | None, task_id: str) -> Task:
+    """The task `task_id` of `owner` (None: of any owner, for operators). Another owner's task
+    is reported missing, exactly like one that does not exist."""
     task = session.get(Task, task_id) if is_valid_id(task_id, "tsk") else None
-    if task is None or task.owner != owner:
+    if task is None or (owner is not None and task.owner != owner):
         raise NotFound(f"no task {task_id!r}", "task_not_found")
     return task
 
 
 def list_tasks(
-    session: Session, owner: str, status: TaskStatus | None, limit: int, cursor: str | None
+    session: Session,
+    owner: str | None,
+    status: TaskStatus | None,
+    limit: int,
+    cursor: str | None,
+    dead_letters_only: bool = False,
 ) -> tuple[list[Task], str | None]:
-    query = select(Task).where(Task.owner == owner)
+    query = select(Task)
+    if owner is not None:
+        query = query.where(Task.owner == owner)
     if status is not None:
         query = query.where(Task.status == status)
+    if dead_letters_only:
+        query = query.where(Task.status == TaskStatus.failed, Task.dead_lettered_at.is_not(None))
     if cursor:
         if not is_valid_id(cursor, "tsk"):
             raise InvalidRequest("invalid cursor", "invalid_cursor")
@@ -170,3 +189,37 @@ def cancel_or_delete(session: Session, storage: Storage, task: Task) -> CancelOu
         ) from exc
     session.delete(task)
     return "deleted"
+
+
+def retry(session: Session, task: Task) -> Task:
+    """Put a failed task back in the queue with fresh attempts. Pages that succeeded keep their
+    checkpoints and are not processed again."""
+    if task.status != TaskStatus.failed:
+        raise Conflict(f"only failed tasks can be retried; this one is {task.status}", "task_not_failed")
+    if task.input_expired_at is not None or task.results_expired_at is not None:
+        raise Gone(
+            "the task's stored data was deleted under the retention policy; submit the document again",
+            "input_expired",
+        )
+    task.status = TaskStatus.queued
+    task.attempts = 0
+    task.error_code = task.error_message = None
+    task.dead_lettered_at = task.finished_at = task.heartbeat_at = None
+    task.cancel_requested = False
+    task.result_keys = None
+    session.execute(
+        update(Page)
+        .where(Page.task_id == task.id, Page.status == PageStatus.failed)
+        .values(status=PageStatus.pending, error_code=None, error_message=None, finished_at=None)
+    )
+    task.pages_failed = 0
+    task.pages_done = (
+        session.scalar(
+            select(func.count())
+            .select_from(Page)
+            .where(Page.task_id == task.id, Page.status == PageStatus.succeeded)
+        )
+        or 0
+    )
+    session.flush()
+    return task

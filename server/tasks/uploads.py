@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import tempfile
-import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +22,6 @@ from shared.documents.inspect import DocumentInfo, Limits, inspect_document
 from shared.errors import PayloadTooLarge
 
 _CHUNK = 1024 * 1024
-_UNSAFE = re.compile(r"[^A-Za-z0-9._ ()+-]+")
 
 
 @dataclass(frozen=True)
@@ -33,16 +30,6 @@ class StagedFile:
     size: int
     sha256: str
     info: DocumentInfo
-
-
-def safe_filename(name: str | None, fallback: str = "document") -> str:
-    """A filename fit for records and Content-Disposition: no path, no control characters."""
-    if not name:
-        return fallback
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    base = unicodedata.normalize("NFKC", base)
-    base = _UNSAFE.sub("_", base).strip(" ._")
-    return base[:200] or fallback
 
 
 @contextmanager

@@ -10,6 +10,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shared.filenames import content_disposition
 from shared.storage.base import ObjectNotFound, StorageError
 
 if TYPE_CHECKING:
@@ -168,7 +169,7 @@ class S3Storage:
     def presign_get(self, key: str, expires_s: int, filename: str | None = None) -> str | None:
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
         if filename:
-            params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
+            params["ResponseContentDisposition"] = content_disposition(filename)
         url: str = self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_s)
         return url
 

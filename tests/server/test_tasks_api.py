@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from server.tasks.uploads import safe_filename
+from shared.filenames import safe_filename
 from tests.documents import text_pdf
 from tests.fixtures.stack import Stack, build_stack
 

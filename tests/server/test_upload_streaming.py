@@ -29,13 +29,14 @@ def _peak_rss(pid: int) -> int:
     raise AssertionError("no VmHWM")
 
 
-def _stream_until_answered(url: str) -> tuple[bytes, int]:
+def _stream_until_answered(url: str, api_key: str) -> tuple[bytes, int]:
     """Send a chunked multipart upload piece by piece; stop as soon as the server answers.
     Returns the response bytes and how many body bytes were sent by then."""
     parts = urlsplit(url)
     sock = socket.create_connection((parts.hostname, parts.port), timeout=30)
     head = (
-        "POST /v1/tasks/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+        f"POST /v1/tasks/upload HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {api_key}\r\n"
+        "Transfer-Encoding: chunked\r\n"
         "Content-Type: multipart/form-data; boundary=BOUNDARY\r\n\r\n"
     )
     preamble = (
@@ -68,7 +69,7 @@ def test_chunked_upload_past_the_limit_is_refused_while_streaming(tmp_path: Path
         httpx.get(f"{url}/healthz")
         peak_before = _peak_rss(server.proc.pid)
 
-        response, sent = _stream_until_answered(url)
+        response, sent = _stream_until_answered(url, stack.api_key)
 
         status_line, _, rest = response.partition(b"\r\n")
         assert b" 413 " in status_line, response[:300]
@@ -78,6 +79,7 @@ def test_chunked_upload_past_the_limit_is_refused_while_streaming(tmp_path: Path
         growth = _peak_rss(server.proc.pid) - peak_before
         assert growth < 40 * 1024 * 1024, f"API peak memory grew by {growth:,} bytes"
         assert httpx.get(f"{url}/healthz").status_code == 200
-        assert httpx.get(f"{url}/v1/tasks").json()["data"] == []
+        headers = {"Authorization": f"Bearer {stack.api_key}"}
+        assert httpx.get(f"{url}/v1/tasks", headers=headers).json()["data"] == []
     finally:
         stack.close()

@@ -57,9 +57,10 @@ def sweep(settings: Settings, app: Celery) -> dict[str, int]:
                 task.error_code = "max_attempts_exceeded"
                 task.error_message = (
                     f"the worker running this task stopped {task.attempts} times; the task is "
-                    "dead-lettered (an operator can retry it)"
+                    "dead-lettered (an operator can retry it: POST /v1/tasks/{id}/retry)"
                 )
                 task.finished_at = now
+                task.dead_lettered_at = now
                 finished.append((task.id, TaskStatus.failed))
                 counts["dead_lettered"] += 1
             else:

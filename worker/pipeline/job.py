@@ -99,6 +99,7 @@ def run_task(ctx: WorkerContext, task_id: str) -> None:
             TaskStatus.failed,
             code="max_attempts_exceeded",
             message=f"the task was attempted {snapshot.attempts - 1} times without finishing",
+            dead_letter=True,
         )
         return
 
@@ -114,7 +115,15 @@ def run_task(ctx: WorkerContext, task_id: str) -> None:
             ctx.store.requeue(task_id, delay, exc.code, exc.message)
             ctx.send_retry(task_id, snapshot.queue, delay)
         else:
-            _finish(ctx, log, task_id, TaskStatus.failed, code=exc.code, message=exc.message)
+            _finish(
+                ctx,
+                log,
+                task_id,
+                TaskStatus.failed,
+                code=exc.code,
+                message=exc.message,
+                dead_letter=exc.retryable,
+            )
     except StorageError as exc:
         if snapshot.attempts < ctx.settings.task_max_attempts:
             delay = backoff_seconds(snapshot.attempts)
@@ -122,7 +131,15 @@ def run_task(ctx: WorkerContext, task_id: str) -> None:
             ctx.store.requeue(task_id, delay, "storage_unavailable", str(exc))
             ctx.send_retry(task_id, snapshot.queue, delay)
         else:
-            _finish(ctx, log, task_id, TaskStatus.failed, code="storage_unavailable", message=str(exc))
+            _finish(
+                ctx,
+                log,
+                task_id,
+                TaskStatus.failed,
+                code="storage_unavailable",
+                message=str(exc),
+                dead_letter=True,
+            )
     except Exception:
         log.exception("task.crashed")
         _finish(
@@ -199,9 +216,16 @@ def _finish(
     code: str | None = None,
     message: str | None = None,
     result_keys: dict[str, object] | None = None,
+    dead_letter: bool = False,
 ) -> None:
     stored = ctx.store.finish(
-        task_id, status, code=code, message=message, result_keys=result_keys, engine=ctx.engine.info.name
+        task_id,
+        status,
+        code=code,
+        message=message,
+        result_keys=result_keys,
+        engine=ctx.engine.info.name,
+        dead_letter=dead_letter,
     )
     if not stored:
         log.info("task.finish.skipped", status=status)

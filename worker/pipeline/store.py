@@ -199,8 +199,12 @@ class TaskStore:
         message: str | None = None,
         result_keys: dict[str, Any] | None = None,
         engine: str | None = None,
+        dead_letter: bool = False,
     ) -> bool:
-        """Store a terminal state, unless the task already has one. True when this call stored it."""
+        """Store a terminal state, unless the task already has one. True when this call stored it.
+        `dead_letter` marks a failure that retrying could have cured (attempts ran out), so that
+        operators see it in the dead-letter list."""
+        now = utcnow()
         with self._session() as session:
             result = session.execute(
                 update(Task)
@@ -211,8 +215,9 @@ class TaskStore:
                     error_message=(message or None) and message[:4000],
                     result_keys=result_keys,
                     engine=engine,
-                    finished_at=utcnow(),
+                    finished_at=now,
                     heartbeat_at=None,
+                    dead_lettered_at=now if dead_letter else None,
                 )
             )
             return bool(result.rowcount == 1)

@@ -84,6 +84,11 @@ class Task(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # set when the task failed for good after its attempts ran out (listed for operators)
+    dead_lettered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # retention: when the stored input and results were deleted
+    input_expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    results_expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     pages: Mapped[list[Page]] = relationship(
         back_populates="task", cascade="all, delete-orphan", order_by="Page.number"
@@ -92,6 +97,9 @@ class Task(Base):
     __table_args__ = (
         Index("ix_tasks_status_created", "status", "created_at"),
         Index("ix_tasks_owner_id", "owner", "id"),
+        Index("ix_tasks_owner_status", "owner", "status"),
+        Index("ix_tasks_dead_lettered_at", "dead_lettered_at"),
+        Index("ix_tasks_finished_at", "finished_at"),
     )
 
     @property

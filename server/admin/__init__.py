@@ -1,0 +1,1 @@
+"""Operator routes (the `admin` scope)."""

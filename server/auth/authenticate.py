@@ -1,0 +1,120 @@
+"""Authentication and scopes as request dependencies.
+
+`authenticate` turns the `Authorization: Bearer ocrp_...` header into a `Caller` (once per
+request: the upload gate may have done it already) and takes a token from the key's rate
+bucket. The scope dependencies then say what the caller may do:
+
+- `get_caller` (CallerDep): `read` for GET/HEAD, `submit` for everything else;
+- `require_admin` (AdminDep): `admin` (operators: dead letters, ops, every owner's tasks);
+- `require_submit_or_admin`: an owner acting on their own work, or an operator.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import SQLAlchemyError
+
+from server.auth.caller import ANONYMOUS, Caller
+from server.auth.ratelimit import retry_after
+from shared.apikeys.store import find_live_key, touch, touch_due
+from shared.clock import utcnow
+from shared.config import Settings
+from shared.db.session import get_sessionmaker
+from shared.errors import AuthError, Forbidden, RateLimited
+from shared.logs import get_logger
+
+log = get_logger(__name__)
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# declares the scheme in the OpenAPI document (and the Authorize button of /docs); the header
+# itself is read below, so that a wrong scheme gets a precise message
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An API key from `ocrp keys create`: `Authorization: Bearer ocrp_...`.",
+)
+
+
+def bearer_token(authorization: str | None) -> str:
+    if not authorization:
+        raise AuthError("no API key: send it as `Authorization: Bearer <key>`", "unauthorized")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError("the Authorization header must be `Bearer <key>`", "unauthorized")
+    return token.strip()
+
+
+def _caller_for_token(settings: Settings, token: str) -> Caller:
+    with get_sessionmaker(settings.database_url, settings.database_pool_size)() as session:
+        key = find_live_key(session, token)
+        if key is None:
+            raise AuthError("the API key is invalid or has been revoked", "unauthorized")
+        caller = Caller(owner=key.owner, scopes=key.scope_set, key_id=key.id, webhook_url=key.webhook_url)
+        now = utcnow()
+        if touch_due(key, now, settings.key_touch_interval_s):
+            try:
+                touch(session, key.id, now)
+                session.commit()
+            except SQLAlchemyError as exc:  # bookkeeping must never fail the request
+                session.rollback()
+                log.warning("auth.touch.failed", key_id=key.id, error=str(exc)[:200])
+        return caller
+
+
+def resolve_caller(state: Any, authorization: str | None) -> Caller:
+    """The caller behind an Authorization header, rate limit included (sync: it reads the DB)."""
+    settings: Settings = state.settings
+    caller = _caller_for_token(settings, bearer_token(authorization)) if settings.auth_enabled else ANONYMOUS
+    wait = state.rate_limiter.acquire(caller.rate_identity)
+    if wait > 0:
+        seconds = retry_after(wait)
+        raise RateLimited(
+            f"too many requests with this API key; retry in {seconds} s", "rate_limited", retry_after=seconds
+        )
+    return caller
+
+
+def authenticate(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Caller:
+    cached = getattr(request.state, "caller", None)
+    if isinstance(cached, Caller):
+        return cached
+    caller = resolve_caller(request.app.state, request.headers.get("authorization"))
+    request.state.caller = caller
+    return caller
+
+
+def require_scope(caller: Caller, scope: str) -> Caller:
+    if scope not in caller.scopes:
+        raise Forbidden(
+            f"this API key lacks the `{scope}` scope (it has: {', '.join(sorted(caller.scopes))})",
+            "forbidden",
+        )
+    return caller
+
+
+def get_caller(request: Request, caller: Annotated[Caller, Depends(authenticate)]) -> Caller:
+    return require_scope(caller, "read" if request.method in READ_METHODS else "submit")
+
+
+def require_admin(caller: Annotated[Caller, Depends(authenticate)]) -> Caller:
+    return require_scope(caller, "admin")
+
+
+def require_submit_or_admin(caller: Annotated[Caller, Depends(authenticate)]) -> Caller:
+    if caller.is_admin:
+        return caller
+    return require_scope(caller, "submit")
+
+
+def metrics_access(request: Request) -> None:
+    """For `/metrics`: open when OCR_METRICS_PUBLIC is set (or auth is off), else `admin`."""
+    settings: Settings = request.app.state.settings
+    if settings.metrics_public or not settings.auth_enabled:
+        return
+    require_scope(resolve_caller(request.app.state, request.headers.get("authorization")), "admin")

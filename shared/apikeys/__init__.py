@@ -1,0 +1,1 @@
+"""API keys: the token format (`tokens`) and the stored keys (`store`)."""
