@@ -21,6 +21,7 @@ ALL_QUEUES = (QUEUE_INTERACTIVE, QUEUE_BATCH, QUEUE_WEBHOOKS, QUEUE_MAINTENANCE)
 
 TASK_PROCESS = "ocr.process"
 TASK_SWEEP = "ocr.sweep"
+TASK_RETENTION = "ocr.retention"
 
 
 def _transport_options(settings: Settings) -> dict[str, Any]:
@@ -64,11 +65,13 @@ def make_celery(settings: Settings) -> Celery:
         task_create_missing_queues=True,
         task_routes={
             TASK_SWEEP: {"queue": QUEUE_MAINTENANCE},
+            TASK_RETENTION: {"queue": QUEUE_MAINTENANCE},
         },
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
         beat_schedule={
             "sweep": {"task": TASK_SWEEP, "schedule": settings.sweep_interval_s},
+            "retention": {"task": TASK_RETENTION, "schedule": settings.retention_interval_s},
         },
         timezone="UTC",
     )

@@ -1,18 +1,25 @@
 """Outbound URL safety (SSRF): only http(s), and never a private, loopback, link-local,
 multicast or reserved address unless the operator allowlisted it. Every address a name resolves
-to is checked, and callers check again on each redirect hop."""
+to is checked, and callers check again on each redirect hop.
+
+`check_url` is the early check (at submission, with a clear 400). The connection itself goes
+through `shared.outbound`, which resolves once, checks with `allowed_addresses`, and connects to
+exactly the address it checked, so a name that changes its answer between the check and the
+connection (DNS rebinding) cannot reach a private address.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 from shared.errors import InvalidRequest
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+Allowlist = Iterable[IPNetwork | str]
 
 
 def parse_allowlist(spec: str) -> list[IPNetwork | str]:
@@ -42,7 +49,7 @@ def _is_public(address: IPAddress) -> bool:
     )
 
 
-def _allowed(host: str, address: IPAddress, allowlist: Iterable[IPNetwork | str]) -> bool:
+def _allowed(host: str, address: IPAddress, allowlist: Allowlist) -> bool:
     for entry in allowlist:
         if isinstance(entry, str):
             if entry == host.lower():
@@ -60,7 +67,26 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     return [ipaddress.ip_address(info[4][0]) for info in infos]
 
 
-def check_url(url: str, allowlist: Iterable[IPNetwork | str] = ()) -> str:
+Resolver = Callable[[str, int], list[IPAddress]]
+
+
+def allowed_addresses(
+    host: str, port: int, allowlist: Allowlist = (), resolver: Resolver = resolve
+) -> list[IPAddress]:
+    """Resolve `host` once; every address must be public or allowlisted. Returns them."""
+    allow = list(allowlist)
+    addresses = resolver(host, port)
+    for address in addresses:
+        if not _is_public(address) and not _allowed(host, address, allow):
+            raise InvalidRequest(
+                f"the URL's host resolves to {address}, a private or reserved address; ask the "
+                "operator to allowlist it (OCR_URL_ALLOWLIST) if it is meant to be reachable",
+                "url_not_allowed",
+            )
+    return addresses
+
+
+def check_url(url: str, allowlist: Allowlist = (), resolver: Resolver = resolve) -> str:
     """Raise InvalidRequest unless `url` is http(s) and every address of its host is public or
     allowlisted. Returns the URL."""
     parts = urlsplit(url)
@@ -70,15 +96,11 @@ def check_url(url: str, allowlist: Iterable[IPNetwork | str] = ()) -> str:
         raise InvalidRequest("the URL has no host", "invalid_url")
     if parts.username or parts.password:
         raise InvalidRequest("URLs with credentials are not accepted", "invalid_url")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    allow = list(allowlist)
-    for address in resolve(parts.hostname, port):
-        if not _is_public(address) and not _allowed(parts.hostname, address, allow):
-            raise InvalidRequest(
-                f"the URL's host resolves to {address}, a private or reserved address; ask the "
-                "operator to allowlist it (OCR_URL_ALLOWLIST) if it is meant to be reachable",
-                "url_not_allowed",
-            )
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise InvalidRequest("the URL's port is not a number from 0 to 65535", "invalid_url") from exc
+    allowed_addresses(parts.hostname, port, allowlist, resolver)
     return url
 
 

@@ -18,7 +18,7 @@ from shared.queue import OCR_QUEUES, TASK_PROCESS, make_celery
 from shared.storage import make_storage
 from worker.hooks import terminal_hooks
 from worker.pipeline.job import WorkerContext
-from worker.pipeline.render import render_page
+from worker.pipeline.render_child import make_renderer
 from worker.pipeline.store import TaskStore
 
 settings = get_settings()
@@ -43,7 +43,7 @@ def build_context() -> WorkerContext:
         engine=engine,
         storage=make_storage(settings),
         store=TaskStore(settings.database_url, settings.database_pool_size),
-        render=render_page,
+        render=make_renderer(settings),
         worker_name=f"{socket.gethostname()}:{engine.info.name}",
         send_retry=_send_retry,
         on_terminal=terminal_hooks(settings, app),
@@ -83,3 +83,6 @@ def _load_engine(**_: Any) -> None:
 def _close_engine(**_: Any) -> None:
     if _context is not None:
         _context.engine.close()
+        close_renderer = getattr(_context.render, "close", None)
+        if close_renderer is not None:
+            close_renderer()

@@ -19,9 +19,10 @@ from shared.config import Settings
 from shared.documents.inspect import Limits, inspect_document
 from shared.documents.sniff import DocumentType
 from shared.errors import DocumentError, InvalidRequest, PayloadTooLarge, TransientError
+from shared.outbound import guarded_client
 from shared.storage import Storage, StorageError
 from shared.storage.keys import input_key
-from shared.urls import check_url, parse_allowlist, parse_s3_uri
+from shared.urls import Resolver, check_url, parse_allowlist, parse_s3_uri, resolve
 from worker.pipeline.store import TaskSnapshot, TaskStore
 
 _CHUNK = 1024 * 1024
@@ -77,14 +78,15 @@ def materialize(
     return LocalInput(path, info.type, info.page_count)
 
 
-def download_url(url: str, path: str, settings: Settings) -> tuple[str, int]:
-    """Stream `url` to `path` with the SSRF guard on every hop, a size cap and a time limit."""
+def download_url(url: str, path: str, settings: Settings, resolver: Resolver = resolve) -> tuple[str, int]:
+    """Stream `url` to `path` with the SSRF guard on every hop (and on the connection itself:
+    `shared.outbound`), a size cap and a time limit."""
     allowlist = parse_allowlist(settings.url_allowlist)
     timeout = httpx.Timeout(settings.fetch_timeout_s, connect=10.0)
     current = url
-    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+    with guarded_client(allowlist, timeout, resolver) as client:
         for _ in range(settings.fetch_max_redirects + 1):
-            check_url(current, allowlist)
+            check_url(current, allowlist, resolver)
             try:
                 with client.stream("GET", current) as response:
                     if response.is_redirect:

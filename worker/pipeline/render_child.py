@@ -1,0 +1,170 @@
+"""Rendering with a deadline: pages are rendered in child processes that are killed when a page
+takes longer than OCR_RENDER_TIMEOUT_S.
+
+MuPDF cannot be interrupted from another thread, so a hostile or pathological page (millions of
+vector operations, a decompression bomb inside a content stream) would hold a worker thread and
+its memory forever. A child process can be killed. `TimedRenderer` is a drop-in `Renderer`
+(`worker.pipeline.pages.Renderer`): each call takes an idle child (started on demand, at most
+`processes` of them, each serving one page at a time and keeping its own open-document cache),
+sends it the page, and waits at most `timeout_s`. On the deadline the child is killed, the page
+fails with `page_render_timeout`, and the next page gets a fresh child. A child that dies (a
+MuPDF crash) fails only its page, with `page_render_crashed`.
+
+Children are spawned, not forked: the worker process has threads (Celery's pool, heartbeats,
+the engine), and forking a threaded process can copy a held lock into the child.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import threading
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from multiprocessing.context import SpawnContext, SpawnProcess
+from typing import Any
+
+from shared.config import Settings
+from shared.documents.inspect import Limits
+from shared.errors import DocumentError
+from shared.logs import get_logger
+from worker.pipeline.render import RenderedPage, render_page
+
+log = get_logger(__name__)
+RenderTarget = Callable[[str, bool, int, int, Limits], RenderedPage]
+START_TIMEOUT_S = 120.0
+
+
+def _serve(conn: Connection, target: RenderTarget) -> None:
+    """The child's loop: one page per request, until the parent closes the pipe."""
+    from shared.errors import OcrpError
+
+    conn.send(("ready",))
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            reply: tuple[Any, ...] = ("ok", target(*request))
+        except OcrpError as exc:
+            reply = ("refused", exc.code, exc.message)
+        except Exception as exc:
+            reply = ("error", f"{type(exc).__name__}: {exc}")
+        conn.send(reply)
+
+
+class RenderChild:
+    def __init__(self, context: SpawnContext, target: RenderTarget) -> None:
+        parent, child = context.Pipe()
+        self.process: SpawnProcess = context.Process(
+            target=_serve, args=(child, target), daemon=True, name="ocrp-render"
+        )
+        self.process.start()
+        child.close()
+        self.conn = parent
+        if not parent.poll(START_TIMEOUT_S):
+            self.kill()
+            raise RuntimeError("a render process did not start")
+        parent.recv()
+
+    def call(self, request: tuple[Any, ...], timeout_s: float) -> tuple[Any, ...]:
+        """The child's reply; TimeoutError past the deadline, EOFError if the child died."""
+        self.conn.send(request)
+        if not self.conn.poll(timeout_s):
+            raise TimeoutError
+        reply: tuple[Any, ...] = self.conn.recv()
+        return reply
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join(timeout=10)
+        self.conn.close()
+
+
+class TimedRenderer:
+    def __init__(self, timeout_s: float, processes: int, target: RenderTarget = render_page) -> None:
+        self.timeout_s = timeout_s
+        self.max_children = max(1, processes)
+        self.target = target
+        self._context = multiprocessing.get_context("spawn")
+        self._idle: queue.LifoQueue[RenderChild] = queue.LifoQueue()
+        self._started = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, path: str, is_pdf: bool, number: int, dpi: int, limits: Limits) -> RenderedPage:
+        child = self._checkout()
+        try:
+            reply = child.call((path, is_pdf, number, dpi, limits), self.timeout_s)
+        except TimeoutError:
+            self._discard(child)
+            log.warning("render.timeout", page=number, timeout_s=self.timeout_s)
+            raise DocumentError(
+                f"page {number} took longer than {self.timeout_s:g} s to render; it is too complex",
+                "page_render_timeout",
+            ) from None
+        except (EOFError, OSError):
+            self._discard(child)
+            log.warning("render.crashed", page=number)
+            raise DocumentError(
+                f"rendering page {number} crashed the renderer; the page is damaged", "page_render_crashed"
+            ) from None
+        self._idle.put(child)
+        return _unpack(reply)
+
+    def _checkout(self) -> RenderChild:
+        while True:
+            try:
+                return self._idle.get_nowait()
+            except queue.Empty:
+                pass
+            with self._lock:
+                start = self._started < self.max_children
+                if start:
+                    self._started += 1
+            if start:
+                return self._start_child()
+            # every child is busy; a discarded one frees a place, so look again now and then
+            try:
+                return self._idle.get(timeout=0.5)
+            except queue.Empty:
+                continue
+
+    def _start_child(self) -> RenderChild:
+        try:
+            return RenderChild(self._context, self.target)
+        except BaseException:
+            with self._lock:
+                self._started -= 1
+            raise
+
+    def _discard(self, child: RenderChild) -> None:
+        child.kill()
+        with self._lock:
+            self._started -= 1
+
+    def close(self) -> None:
+        while True:
+            try:
+                child = self._idle.get_nowait()
+            except queue.Empty:
+                return
+            self._discard(child)
+
+
+def _unpack(reply: tuple[Any, ...]) -> RenderedPage:
+    if reply[0] == "ok":
+        page: RenderedPage = reply[1]
+        return page
+    if reply[0] == "refused":
+        raise DocumentError(reply[2], reply[1])
+    raise RuntimeError(reply[1])
+
+
+def make_renderer(settings: Settings) -> Callable[[str, bool, int, int, Limits], RenderedPage]:
+    """The worker's renderer: in child processes with a deadline, unless the timeout is 0."""
+    if settings.render_timeout_s <= 0:
+        return render_page
+    wanted = settings.worker_concurrency * settings.pages_in_flight
+    return TimedRenderer(settings.render_timeout_s, min(wanted, os.cpu_count() or 1))
