@@ -29,10 +29,21 @@ def safe_filename(name: str | None, fallback: str = "document") -> str:
     return base[:MAX_LENGTH] or fallback
 
 
+def _ascii(text: str) -> str:
+    # accents come off (é → e); other non-ASCII characters become one underscore per run
+    decomposed = unicodedata.normalize("NFKD", text)
+    kept = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _NOT_ASCII.sub("_", kept).strip(" ._")
+
+
 def ascii_filename(name: str, fallback: str = "document") -> str:
     """The plain-ASCII stand-in for clients that ignore `filename*`."""
-    decomposed = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return _NOT_ASCII.sub("_", decomposed).strip(" ._") or fallback
+    stem, dot, extension = name.rpartition(".")
+    if not dot:
+        stem, extension = name, ""
+    plain_stem = _ascii(stem) or fallback
+    plain_extension = _ascii(extension)
+    return f"{plain_stem}.{plain_extension}" if plain_extension else plain_stem
 
 
 def content_disposition(name: str, inline: bool = False) -> str:
