@@ -86,7 +86,18 @@ def queue_depth(app: Celery, queue: str) -> int | None:
     """Messages waiting in `queue` (not counting those a worker holds), or None if unknown."""
     try:
         with app.connection_for_read() as conn:
-            declared = conn.default_channel.queue_declare(queue=queue, passive=True)
+            try:
+                declared = conn.default_channel.queue_declare(queue=queue, passive=True)
+            except conn.channel_errors as exc:
+                # Redis deletes a queue's list when its last message is taken (and a restarted
+                # or flushed Redis has none): "no such queue" means nothing is waiting
+                if _not_found(exc):
+                    return 0
+                raise
             return int(declared.message_count)
     except Exception:
         return None
+
+
+def _not_found(exc: Exception) -> bool:
+    return "NOT_FOUND" in str(exc) or getattr(exc, "reply_code", None) == 404
