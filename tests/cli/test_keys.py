@@ -1,0 +1,91 @@
+"""`ocrp keys` as an operator runs it, and the local key `ocrp run` keeps for a laptop."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ocrp.local_key import ensure_local_key, key_path, read_local_key
+from server.app import create_app
+from shared.apikeys.store import find_live_key, revoke_key
+from shared.config import Settings
+from shared.db.migrate import upgrade
+from shared.db.session import session_scope
+from tests.cli.test_commands import ocrp
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> tuple[Settings, dict[str, str]]:
+    settings = Settings(_env_file=None, data_dir=tmp_path / "var")  # type: ignore[call-arg]
+    settings.data_dir.mkdir()
+    upgrade(settings.database_url)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OCR_")}
+    env["OCR_DATABASE_URL"] = settings.database_url
+    env["OCR_DATA_DIR"] = str(settings.data_dir)
+    return settings, env
+
+
+@pytest.mark.slow
+def test_create_list_use_and_revoke_a_key(database: tuple[Settings, dict[str, str]]) -> None:
+    settings, env = database
+    created = ocrp("keys", "create", "--owner", "alice", "--scope", "read,submit", "--name", "ci", env=env)
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip()
+    assert re.fullmatch(r"ocrp_[0-9a-z]{12}_\S{43}", token), "stdout holds the key alone"
+    key_id = re.search(r"created (key_\w+) for owner 'alice', scopes read,submit", created.stderr)
+    assert key_id, created.stderr
+
+    listed = ocrp("keys", "list", env=env)
+    assert key_id.group(1) in listed.stdout
+    assert f"{token[:17]}_…" in listed.stdout
+    assert token not in listed.stdout
+    assert "active" in listed.stdout
+
+    api = TestClient(create_app(settings), headers={"Authorization": f"Bearer {token}"})
+    assert api.get("/v1/tasks").status_code == 200
+    revoked = ocrp("keys", "revoke", key_id.group(1), env=env)
+    assert revoked.returncode == 0
+    assert "revoked" in revoked.stdout
+    assert api.get("/v1/tasks").status_code == 401
+    assert "revoked 20" in ocrp("keys", "list", "--owner", "alice", env=env).stdout
+    api.close()
+
+
+@pytest.mark.slow
+def test_key_commands_refuse_bad_input_clearly(
+    database: tuple[Settings, dict[str, str]], tmp_path: Path
+) -> None:
+    _, env = database
+    bad_scope = ocrp("keys", "create", "--owner", "a", "--scope", "read,root", env=env)
+    assert bad_scope.returncode == 2
+    assert "unknown scope(s) root" in bad_scope.stderr
+    bad_owner = ocrp("keys", "create", "--owner", "../etc", env=env)
+    assert bad_owner.returncode == 1
+    assert "an owner is 1-100 characters" in bad_owner.stderr
+    assert "no API key 'key_nope'" in ocrp("keys", "revoke", "key_nope", env=env).stderr
+    fresh = {**env, "OCR_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
+    assert "run `ocrp db upgrade` first" in ocrp("keys", "list", env=fresh).stderr
+
+
+def test_the_local_key_is_made_once_kept_private_and_replaced_when_revoked(
+    database: tuple[Settings, dict[str, str]],
+) -> None:
+    settings, _ = database
+    first = ensure_local_key(settings.database_url, settings.data_dir)
+    assert stat.S_IMODE(key_path(settings.data_dir).stat().st_mode) == 0o600
+    assert read_local_key(settings.data_dir) == first
+    assert ensure_local_key(settings.database_url, settings.data_dir) == first  # reused
+    with session_scope(settings.database_url) as session:
+        key = find_live_key(session, first)
+        assert key is not None
+        assert key.owner == "default"
+        assert key.scope_set == {"submit", "read", "admin"}
+        revoke_key(session, key.id)
+    second = ensure_local_key(settings.database_url, settings.data_dir)
+    assert second != first
+    assert read_local_key(settings.data_dir) == second
