@@ -22,7 +22,12 @@ GROUP_TITLES = {
 
 CLIENT_VARIABLES = [
     ("OCR_API_URL", "http://127.0.0.1:8000", "Base URL the `ocrp` client commands talk to."),
-    ("OCR_API_KEY", "", "API key the `ocrp` client commands send as `Authorization: Bearer`."),
+    (
+        "OCR_API_KEY",
+        "",
+        "API key the `ocrp` client commands send as `Authorization: Bearer`. Empty: the key "
+        "`ocrp run` saved in `$OCR_DATA_DIR/local-api-key`, if any.",
+    ),
 ]
 
 

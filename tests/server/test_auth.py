@@ -173,3 +173,17 @@ def test_an_anonymous_upload_is_refused_before_its_body_is_sent(embedded_stack: 
         answer = sock.recv(65536)  # no byte of the 100 MB body was sent
     assert answer.startswith(b"HTTP/1.1 401 "), answer[:200]
     assert b"www-authenticate: Bearer" in answer.lower().replace(b"bearer", b"Bearer")
+
+
+def test_the_caller_carries_the_key_and_its_default_webhook(embedded_stack: Stack) -> None:
+    from server.auth.authenticate import resolve_caller
+    from shared.apikeys.store import create_key
+
+    with session_scope(embedded_stack.settings.database_url) as session:
+        key, token = create_key(session, "hooks", ("submit",), webhook_url="https://hooks.example/ocr")
+        key_id = key.id
+    caller = resolve_caller(embedded_stack.api.app.state, f"Bearer {token}")
+    assert caller.owner == "hooks"
+    assert caller.scopes == {"submit"}
+    assert caller.key_id == key_id
+    assert caller.webhook_url == "https://hooks.example/ocr"

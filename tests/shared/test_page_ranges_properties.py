@@ -84,3 +84,17 @@ def test_too_many_parts_are_refused() -> None:
     with pytest.raises(Unprocessable) as caught:
         parse_page_ranges(",".join(["1"] * (MAX_PARTS + 1)))
     assert caught.value.code == "invalid_page_range"
+
+
+@given(
+    st.lists(ranges(top=60), min_size=1, max_size=10), st.randoms(use_true_random=False), st.integers(60, 80)
+)
+def test_the_order_and_repetition_of_parts_do_not_change_the_selection(
+    parts: list[Range], rnd, count: int
+) -> None:  # type: ignore[no-untyped-def]
+    shuffled = parts + parts[: len(parts) // 2]
+    rnd.shuffle(shuffled)
+    selected = select_pages(spec_of(parts), count)
+    assert select_pages(spec_of(shuffled), count) == selected
+    assert selected == sorted(set(selected))
+    assert all(1 <= n <= count for n in selected)

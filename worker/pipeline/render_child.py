@@ -64,10 +64,13 @@ class RenderChild:
         self.process.start()
         child.close()
         self.conn = parent
-        if not parent.poll(START_TIMEOUT_S):
+        try:
+            if not parent.poll(START_TIMEOUT_S):
+                raise TimeoutError
+            parent.recv()
+        except (TimeoutError, EOFError, OSError) as exc:
             self.kill()
-            raise RuntimeError("a render process did not start")
-        parent.recv()
+            raise RuntimeError(f"a render process could not start ({type(exc).__name__})") from exc
 
     def call(self, request: tuple[Any, ...], timeout_s: float) -> tuple[Any, ...]:
         """The child's reply; TimeoutError past the deadline, EOFError if the child died."""
