@@ -6,6 +6,9 @@ from fastapi import FastAPI
 
 from server import health
 from server.errors import install_error_handlers
+from server.ops import endpoints as ops_endpoints
+from server.ops.exposition import metrics_registry
+from server.ops.http_metrics import HttpMetricsMiddleware
 from server.tasks import endpoints as task_endpoints
 from server.tasks import results as task_results
 from shared.config import Settings, get_settings
@@ -31,6 +34,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.storage = make_storage(settings)
     app.state.celery = make_celery(settings)
+    app.state.metrics_registry = metrics_registry(settings, app.state.celery)
+    app.add_middleware(HttpMetricsMiddleware)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(
@@ -38,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(task_endpoints.router)
     app.include_router(task_results.router)
+    app.include_router(ops_endpoints.router)
     return app
 
 

@@ -16,6 +16,7 @@ GROUP_TITLES = {
     "api": "API",
     "documents": "Documents and inputs",
     "worker": "Worker",
+    "observability": "Observability (metrics, heartbeats, dashboard)",
 }
 
 CLIENT_VARIABLES = [
