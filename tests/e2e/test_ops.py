@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from shared import heartbeats
 from shared.clock import utcnow
 from shared.db.session import session_scope
-from tests.fixtures.services import free_port, wait_for
+from tests.fixtures.services import free_port, port_open, wait_for
 from tests.fixtures.stack import Stack, build_stack
 
 pytestmark = pytest.mark.slow
@@ -160,3 +160,24 @@ def test_a_heartbeat_appears_ages_and_goes_stale_when_the_worker_is_killed(tmp_p
         assert f"keeper@{host}" not in _workers(stack)
     finally:
         stack.close()
+
+
+def test_http_metrics_add_up_across_uvicorn_processes(embedded_stack: Stack) -> None:
+    port = free_port()
+    embedded_stack._spawn(
+        ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"], "api", embedded_stack.env
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_for(lambda: port_open("127.0.0.1", port), 60, "uvicorn")
+    wait_for(lambda: httpx.get(f"{base}/healthz", timeout=5).status_code == 200, 60, "both processes")
+    health = {"method": "GET", "route": "/healthz", "status": "200"}
+    already = sample(
+        scrape(httpx.get(f"{base}/metrics", timeout=10).text), "ocrp_http_requests_total", **health
+    )
+    for _ in range(20):
+        httpx.get(f"{base}/healthz", timeout=5)
+    # whichever process answers the scrape, it reports the requests of both
+    for _ in range(4):
+        metrics = scrape(httpx.get(f"{base}/metrics", timeout=10).text)
+        assert sample(metrics, "ocrp_http_requests_total", **health) == already + 20
+        assert sample(metrics, "ocrp_tasks", status="queued") == 0
