@@ -17,6 +17,7 @@ GROUP_TITLES = {
     "documents": "Documents and inputs",
     "worker": "Worker",
     "replay": "Replay engine",
+    "observability": "Observability (metrics, heartbeats, dashboard)",
 }
 
 CLIENT_VARIABLES = [

@@ -21,6 +21,7 @@ ALL_QUEUES = (QUEUE_INTERACTIVE, QUEUE_BATCH, QUEUE_WEBHOOKS, QUEUE_MAINTENANCE)
 
 TASK_PROCESS = "ocr.process"
 TASK_SWEEP = "ocr.sweep"
+TASK_OPS_SAMPLE = "ops.sample"
 
 
 def _transport_options(settings: Settings) -> dict[str, Any]:
@@ -64,11 +65,19 @@ def make_celery(settings: Settings) -> Celery:
         task_create_missing_queues=True,
         task_routes={
             TASK_SWEEP: {"queue": QUEUE_MAINTENANCE},
+            TASK_OPS_SAMPLE: {"queue": QUEUE_MAINTENANCE},
         },
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
         beat_schedule={
             "sweep": {"task": TASK_SWEEP, "schedule": settings.sweep_interval_s},
+            # queue depths for the dashboard's history; expires so that a backlog of samples
+            # never piles up behind a stopped maintenance worker
+            "ops-sample": {
+                "task": TASK_OPS_SAMPLE,
+                "schedule": settings.ops_sample_interval_s,
+                "options": {"expires": settings.ops_sample_interval_s},
+            },
         },
         timezone="UTC",
     )

@@ -6,8 +6,9 @@ from __future__ import annotations
 from celery import Celery
 
 from shared.config import Settings
+from worker.ops.task_metrics import task_metrics_hook
 from worker.pipeline.job import TerminalHook
 
 
 def terminal_hooks(settings: Settings, app: Celery) -> list[TerminalHook]:
-    return []
+    return [task_metrics_hook(settings)]

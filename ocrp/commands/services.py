@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -35,6 +36,8 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     from shared.config import get_settings
 
     settings = get_settings()
+    if workers > 1:
+        _share_metrics_between_processes(settings.data_dir)
     uvicorn.run(
         "server.app:app_factory",
         factory=True,
@@ -44,6 +47,19 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         log_level=settings.log_level.lower(),
         proxy_headers=True,
     )
+
+
+def _share_metrics_between_processes(data_dir: Path) -> None:
+    """With several uvicorn processes a scrape reaches one of them at random: prometheus-client's
+    multiprocess mode keeps every process's HTTP metrics in files that each one sums up. The
+    folder must be empty at start (stale files would count old processes)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    folder = (data_dir / "metrics-multiproc").resolve()
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
 def check_engine_prerequisites(engine: str) -> None:

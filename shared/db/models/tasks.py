@@ -92,6 +92,8 @@ class Task(Base):
     __table_args__ = (
         Index("ix_tasks_status_created", "status", "created_at"),
         Index("ix_tasks_owner_id", "owner", "id"),
+        # the ops dashboard's "recent failures" and finished-in-the-last-hour counts
+        Index("ix_tasks_status_finished", "status", "finished_at"),
     )
 
     @property
@@ -121,3 +123,6 @@ class Page(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     task: Mapped[Task] = relationship(back_populates="pages")
+
+    # throughput over the last hour is read from page finish times
+    __table_args__ = (Index("ix_task_pages_finished_at", "finished_at"),)
