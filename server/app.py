@@ -6,13 +6,10 @@ from fastapi import FastAPI
 
 from server import health
 from server.errors import install_error_handlers
-<<<<<<< HEAD
 from server.limits import BodyLimit
-=======
 from server.ops import endpoints as ops_endpoints
 from server.ops.exposition import metrics_registry
 from server.ops.http_metrics import HttpMetricsMiddleware
->>>>>>> ops
 from server.tasks import endpoints as task_endpoints
 from server.tasks import results as task_results
 from shared.config import Settings, get_settings
@@ -40,7 +37,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.storage = make_storage(settings)
     app.state.celery = make_celery(settings)
     app.state.metrics_registry = metrics_registry(settings, app.state.celery)
-    app.add_middleware(HttpMetricsMiddleware)
     install_error_handlers(app)
     app.add_middleware(
         BodyLimit,
@@ -48,6 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upload_limit=settings.max_upload_bytes + UPLOAD_OVERHEAD_BYTES,
         upload_paths=UPLOAD_PATHS,
     )
+    # outermost, so that requests refused by the body limit are counted too
+    app.add_middleware(HttpMetricsMiddleware)
     app.include_router(health.router)
     app.include_router(task_endpoints.upload_router)
     app.include_router(task_endpoints.router)
