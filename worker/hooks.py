@@ -6,8 +6,9 @@ from __future__ import annotations
 from celery import Celery
 
 from shared.config import Settings
+from shared.webhooks import task_event_hook
 from worker.pipeline.job import TerminalHook
 
 
 def terminal_hooks(settings: Settings, app: Celery) -> list[TerminalHook]:
-    return []
+    return [task_event_hook(settings, app)]

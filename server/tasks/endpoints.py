@@ -16,6 +16,7 @@ from shared.clock import utcnow
 from shared.db.models import Task, TaskStatus
 from shared.documents.inspect import Limits
 from shared.options import Mode, PromptPreset, TaskOptions
+from shared.webhooks import PendingDeliveries, record_task_event
 
 # The upload route has its own router so that the app can give it the upload size limit.
 upload_router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
@@ -161,11 +162,19 @@ def get_pages(
     summary="Cancel a queued or running task, or delete a finished one",
 )
 def delete_task(
-    task_id: str, session: SessionDep, settings: SettingsDep, storage: StorageDep, caller: CallerDep
+    task_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    storage: StorageDep,
+    celery: CeleryDep,
+    caller: CallerDep,
 ) -> Response:
     task = service.get_task(session, caller.owner, task_id)
     outcome = service.cancel_or_delete(session, storage, task)
+    # a queued task is canceled here, not by a worker: its event is recorded with the new state
+    pending = record_task_event(session, settings, task) if outcome == "canceled" else PendingDeliveries()
     session.commit()
+    pending.send(celery)
     if outcome == "deleted":
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     code = 200 if outcome == "canceled" else 202

@@ -8,5 +8,26 @@ from shared.db.models.tasks import (
     Task,
     TaskStatus,
 )
+from shared.db.models.webhooks import (
+    AttemptOutcome,
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
-__all__ = ["TERMINAL_STATUSES", "Page", "PageStatus", "SourceKind", "Task", "TaskStatus"]
+__all__ = [
+    "TERMINAL_STATUSES",
+    "AttemptOutcome",
+    "DeliveryStatus",
+    "Page",
+    "PageStatus",
+    "SourceKind",
+    "Task",
+    "TaskStatus",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
+]
