@@ -6,7 +6,7 @@ from __future__ import annotations
 from celery import Celery
 
 from shared.config import Settings
-from shared.webhooks import task_event_hook
+from shared.webhooks.task_events import task_event_hook
 from worker.pipeline.job import TerminalHook
 
 

@@ -16,7 +16,8 @@ from shared.clock import utcnow
 from shared.db.models import Task, TaskStatus
 from shared.documents.inspect import Limits
 from shared.options import Mode, PromptPreset, TaskOptions
-from shared.webhooks import PendingDeliveries, record_task_event
+from shared.webhooks.emit import PendingDeliveries
+from shared.webhooks.task_events import record_task_event
 
 # The upload route has its own router so that the app can give it the upload size limit.
 upload_router = APIRouter(prefix="/v1/tasks", tags=["tasks"])

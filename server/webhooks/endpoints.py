@@ -11,7 +11,7 @@ from server.tasks import service as task_service
 from server.webhooks import service
 from server.webhooks.schemas import WebhookDeliveryList, WebhookDeliveryResource
 from shared.clock import utcnow
-from shared.webhooks import PendingDeliveries
+from shared.webhooks.emit import PendingDeliveries
 
 router = APIRouter(tags=["webhooks"])
 

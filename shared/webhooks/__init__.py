@@ -1,22 +1,15 @@
-"""Webhook callbacks: events recorded in the database, delivered by the `webhooks` queue with
+"""Webhook callbacks: events recorded in the database, delivered from the `webhooks` queue with
 Standard Webhooks signatures, durable retries and a delivery log. See docs/webhooks.md.
 
-To emit an event from any side, inside the transaction that stores the state it announces:
+    emit.py         record_event(): the one call any side makes to emit an event
+    task_events.py  task.* events: their data, and the worker's terminal hook
+    payload.py      the {type, timestamp, data} envelope and the bytes sent (pure)
+    signing.py      webhook-id / webhook-timestamp / webhook-signature (pure)
+    schedule.py     the retry schedule, jitter and Retry-After (pure)
+    sender.py       one HTTP try, with the private-address rules at every hop
+    delivery.py     claim, send, record: one attempt of one delivery
+    sweep.py        re-sends due deliveries whose message was lost
 
-    pending = record_event(session, settings, event_type=EventType.batch_completed, ...)
-    session.commit()
-    pending.send(celery)
+The package imports nothing here, so that settings validation can use `signing` and
+`schedule` without loading the database and queue layers.
 """
-
-from shared.webhooks.emit import PendingDeliveries, record_event, resolve_target
-from shared.webhooks.payload import EventType
-from shared.webhooks.task_events import record_task_event, task_event_hook
-
-__all__ = [
-    "EventType",
-    "PendingDeliveries",
-    "record_event",
-    "record_task_event",
-    "resolve_target",
-    "task_event_hook",
-]

@@ -131,7 +131,13 @@ def deliver_once(
         return None
 
     started = utcnow()
-    result = _attempt(settings, storage, client, claimed, started)
+    try:
+        result = _attempt(settings, storage, client, claimed, started)
+    except Exception as exc:
+        # a bug or a storage hiccup while building the request: record it and retry like a
+        # failed request instead of leaving the delivery held until its lease runs out
+        bound.exception("webhook.attempt.crashed")
+        result = SendResult(claimed.url, error=f"internal error before sending: {type(exc).__name__}")
     verdict = judge(result, claimed.attempt, claimed.max_attempts, settings.webhook_retry_delays, utcnow())
     with session_scope(settings.database_url, settings.database_pool_size) as session:
         countdown = record(session, claimed, started, result, verdict)

@@ -11,7 +11,8 @@ from shared.db.migrate import upgrade
 from shared.db.models import Task, TaskStatus
 from shared.db.session import session_scope
 from shared.ids import new_id
-from shared.webhooks import PendingDeliveries, record_task_event
+from shared.webhooks.emit import PendingDeliveries
+from shared.webhooks.task_events import record_task_event
 from tests.fixtures.webhook_receiver import TEST_SECRET
 
 

@@ -11,11 +11,12 @@ from sqlalchemy import select
 
 from shared.clock import utcnow
 from shared.config import Settings
-from shared.db.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from shared.db.models import Task, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from shared.db.session import session_scope
 from shared.storage import make_storage
 from shared.webhooks.delivery import claim, deliver_once
 from shared.webhooks.sender import make_client
+from shared.webhooks.task_events import record_task_event
 from tests.fixtures.webhook_receiver import Receiver
 from tests.shared.webhooks.factories import finished_task, webhook_settings
 
@@ -168,9 +169,6 @@ def test_an_occurrence_is_recorded_once_and_only_with_a_target(tmp_path: Path) -
     settings = webhook_settings(tmp_path)
     task_id, pending = finished_task(settings, None)
     assert pending.delivery_ids == [], "no URL and no default: no event"
-    from shared.db.models import Task
-    from shared.webhooks import record_task_event
-
     with session_scope(settings.database_url) as session:
         task = session.get(Task, task_id)
         assert task is not None
