@@ -50,6 +50,8 @@ LEASE_MARGIN_S = 30.0
 @dataclass(frozen=True)
 class Claimed:
     delivery_id: str
+    event_type: str
+    subject_id: str
     endpoint_id: str
     url: str
     endpoint_disabled: bool
@@ -87,6 +89,8 @@ def claim(session: Session, delivery_id: str, now: datetime, lease_s: float) -> 
     assert delivery is not None
     return Claimed(
         delivery_id=delivery.id,
+        event_type=delivery.event.type,
+        subject_id=delivery.event.subject_id,
         endpoint_id=delivery.endpoint_id,
         url=delivery.endpoint.url,
         endpoint_disabled=delivery.endpoint.disabled,
@@ -124,6 +128,7 @@ def deliver_once(
     if claimed is None:
         bound.info("webhook.claim.skipped")
         return None
+    bound = bound.bind(type=claimed.event_type, subject_id=claimed.subject_id)
     if claimed.endpoint_disabled:
         with session_scope(settings.database_url, settings.database_pool_size) as session:
             _skip_disabled(session, claimed)
