@@ -12,6 +12,7 @@ from server.ops.exposition import metrics_registry
 from server.ops.http_metrics import HttpMetricsMiddleware
 from server.tasks import endpoints as task_endpoints
 from server.tasks import results as task_results
+from server.webhooks import endpoints as webhook_endpoints
 from shared.config import Settings, get_settings
 from shared.logs import configure_logging
 from shared.queue import make_celery
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(task_endpoints.router)
     app.include_router(task_results.router)
     app.include_router(ops_endpoints.router)
+    app.include_router(webhook_endpoints.router)
     return app
 
 

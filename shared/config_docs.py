@@ -18,6 +18,7 @@ GROUP_TITLES = {
     "worker": "Worker",
     "replay": "Replay engine",
     "observability": "Observability (metrics, heartbeats, dashboard)",
+    "webhooks": "Webhooks",
 }
 
 CLIENT_VARIABLES = [

@@ -22,6 +22,8 @@ ALL_QUEUES = (QUEUE_INTERACTIVE, QUEUE_BATCH, QUEUE_WEBHOOKS, QUEUE_MAINTENANCE)
 TASK_PROCESS = "ocr.process"
 TASK_SWEEP = "ocr.sweep"
 TASK_OPS_SAMPLE = "ops.sample"
+TASK_WEBHOOK_DELIVER = "webhooks.deliver"
+TASK_WEBHOOK_SWEEP = "webhooks.sweep"
 
 
 def _transport_options(settings: Settings) -> dict[str, Any]:
@@ -66,6 +68,9 @@ def make_celery(settings: Settings) -> Celery:
         task_routes={
             TASK_SWEEP: {"queue": QUEUE_MAINTENANCE},
             TASK_OPS_SAMPLE: {"queue": QUEUE_MAINTENANCE},
+            TASK_WEBHOOK_DELIVER: {"queue": QUEUE_WEBHOOKS},
+            # on the webhook queue: whoever delivers webhooks also repairs their schedule
+            TASK_WEBHOOK_SWEEP: {"queue": QUEUE_WEBHOOKS},
         },
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
@@ -78,6 +83,7 @@ def make_celery(settings: Settings) -> Celery:
                 "schedule": settings.ops_sample_interval_s,
                 "options": {"expires": settings.ops_sample_interval_s},
             },
+            "webhooks-sweep": {"task": TASK_WEBHOOK_SWEEP, "schedule": settings.webhook_sweep_interval_s},
         },
         timezone="UTC",
     )
@@ -86,6 +92,10 @@ def make_celery(settings: Settings) -> Celery:
 
 def enqueue_process(app: Celery, task_id: str, queue: str) -> None:
     app.send_task(TASK_PROCESS, args=[task_id], queue=queue)
+
+
+def enqueue_webhook_delivery(app: Celery, delivery_id: str, countdown: float | None = None) -> None:
+    app.send_task(TASK_WEBHOOK_DELIVER, args=[delivery_id], queue=QUEUE_WEBHOOKS, countdown=countdown)
 
 
 def queue_depth(app: Celery, queue: str) -> int | None:

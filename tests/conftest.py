@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.services", "tests.fixtures.stack"]
+pytest_plugins = ["tests.fixtures.services", "tests.fixtures.stack", "tests.fixtures.webhook_receiver"]
 
 DATA = Path(__file__).parent / "data"
 

@@ -27,7 +27,12 @@ from worker.pipeline.store import TaskStore
 
 settings = get_settings()
 app = make_celery(settings)
-app.conf.include = ["worker.tasks.process", "worker.tasks.maintenance", "worker.tasks.ops"]
+app.conf.include = [
+    "worker.tasks.process",
+    "worker.tasks.maintenance",
+    "worker.tasks.ops",
+    "worker.tasks.webhooks",
+]
 
 _context: WorkerContext | None = None
 _context_lock = threading.Lock()

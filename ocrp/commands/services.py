@@ -165,14 +165,17 @@ def run(host: str, port: int, demo_file: Path | None, exit_after_demo: bool) -> 
     """API and worker together on the embedded default (SQLite, local storage, filesystem broker)."""
     from shared.config import get_settings
     from shared.db.migrate import upgrade
+    from shared.queue import QUEUE_WEBHOOKS
 
     _set_env(api_host=host, api_port=port, public_url=f"http://{host}:{port}")
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
     click.echo(f"ocrp: data in {settings.data_dir.resolve()}  (database, broker, storage)")
+    # the one embedded worker also delivers webhooks
+    queues = ",".join(dict.fromkeys([*settings.queue_list, QUEUE_WEBHOOKS]))
     children = [
-        subprocess.Popen([sys.executable, "-m", "ocrp.main", "worker", "--beat"]),
+        subprocess.Popen([sys.executable, "-m", "ocrp.main", "worker", "--beat", "--queues", queues]),
         subprocess.Popen([sys.executable, "-m", "ocrp.main", "serve", "--host", host, "--port", str(port)]),
     ]
     url = f"http://{host}:{port}"

@@ -17,6 +17,8 @@ from shared.db.models import Task, TaskStatus
 from shared.documents.inspect import Limits
 from shared.options import Mode, PromptPreset, TaskOptions
 from shared.page_ranges import select_pages
+from shared.webhooks.emit import PendingDeliveries
+from shared.webhooks.task_events import record_task_event
 
 # The upload route has its own router so that the app can give it the upload size limit.
 upload_router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
@@ -164,11 +166,19 @@ def get_pages(
     summary="Cancel a queued or running task, or delete a finished one",
 )
 def delete_task(
-    task_id: str, session: SessionDep, settings: SettingsDep, storage: StorageDep, caller: CallerDep
+    task_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    storage: StorageDep,
+    celery: CeleryDep,
+    caller: CallerDep,
 ) -> Response:
     task = service.get_task(session, caller.owner, task_id)
     outcome = service.cancel_or_delete(session, storage, task)
+    # a queued task is canceled here, not by a worker: its event is recorded with the new state
+    pending = record_task_event(session, settings, task) if outcome == "canceled" else PendingDeliveries()
     session.commit()
+    pending.send(celery)
     if outcome == "deleted":
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     code = 200 if outcome == "canceled" else 202

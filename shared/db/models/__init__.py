@@ -9,14 +9,28 @@ from shared.db.models.tasks import (
     Task,
     TaskStatus,
 )
+from shared.db.models.webhooks import (
+    AttemptOutcome,
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 __all__ = [
     "TERMINAL_STATUSES",
+    "AttemptOutcome",
+    "DeliveryStatus",
     "Page",
     "PageStatus",
     "QueueSample",
     "SourceKind",
     "Task",
     "TaskStatus",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "WorkerHeartbeat",
 ]
