@@ -52,8 +52,13 @@ def _transport_options(settings: Settings) -> dict[str, Any]:
 
 def make_celery(settings: Settings) -> Celery:
     app = Celery("ocrp")
+    broker_url = settings.broker_url
+    if settings.embedded_broker:
+        from shared.embedded_broker import SCHEME
+
+        broker_url = f"{SCHEME}://"
     app.conf.update(
-        broker_url=settings.broker_url,
+        broker_url=broker_url,
         broker_transport_options=_transport_options(settings),
         broker_connection_retry_on_startup=True,
         task_serializer="json",
