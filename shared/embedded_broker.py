@@ -14,21 +14,21 @@ from time import monotonic
 from typing import Any
 
 from kombu.transport import TRANSPORT_ALIASES, filesystem
-from kombu.utils.encoding import str_to_bytes
-from kombu.utils.json import dumps
+from kombu.utils import json as kombu_json
 
 SCHEME = "ocrpfs"
 
 
 class Channel(filesystem.Channel):
-    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
+    def _put(self, queue: Any, message: Any, **kwargs: Any) -> None:  # type: ignore[override]
         name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
         final = os.path.join(self.data_folder_out, name)
         # a leading dot: consumers match `<stem>.<queue>.msg` on the text after the first dot,
         # which this name does not have until the rename
         partial = os.path.join(self.data_folder_out, f".{name}.part")
         with open(partial, "wb") as handle:
-            handle.write(str_to_bytes(dumps(payload)))
+            # kombu's encoder: messages may hold values plain json cannot encode
+            handle.write(kombu_json.dumps(message).encode())  # type: ignore[no-untyped-call]
         os.replace(partial, final)
 
 
