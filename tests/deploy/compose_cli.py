@@ -17,10 +17,15 @@ from tests.deploy.paths import COMPOSE_ENV_EXAMPLE, ROOT
 BINARY = Path(compose.__file__).parent / "docker-compose"
 
 
-def run_compose(*args: str, env_file: Path | None = COMPOSE_ENV_EXAMPLE) -> subprocess.CompletedProcess[str]:
-    """Run the compose binary on the repository's compose file. The environment is cleared so that
-    variables of the machine running the tests cannot fill in what .env must provide."""
+def run_compose(
+    *args: str, env_file: Path | None = COMPOSE_ENV_EXAMPLE, overrides: tuple[Path, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """Run the compose binary on the repository's compose file (plus override files). The
+    environment is cleared so that variables of the machine running the tests cannot fill in what
+    .env must provide."""
     command = [str(BINARY), "--project-directory", str(ROOT), "-f", str(ROOT / "docker-compose.yml")]
+    for override in overrides:
+        command += ["-f", str(override)]
     if env_file is not None:
         command += ["--env-file", str(env_file)]
     env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")}

@@ -4,12 +4,16 @@ migrations, persistence, the GPU reservation, exactly one beat."""
 
 from __future__ import annotations
 
+import json
+import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.deploy.commands import parse_ocrp
 from tests.deploy.compose_cli import compose_config, run_compose
+from tests.deploy.paths import COMPOSE_FILE, OPERATIONS_DOC
 
 PROFILES = ["gpu", "cpu"]
 OCRP_LONG_RUNNING = {"api", "worker-gpu", "worker-cpu", "worker-service"}
@@ -168,3 +172,23 @@ def test_third_party_images_are_pinned_by_digest(stack: tuple[str, dict[str, Any
             continue
         image = service["image"]
         assert "@sha256:" in image, f"{name}: {image} is not pinned by digest"
+
+
+def test_the_second_gpu_example_in_the_operations_guide_gets_only_its_gpu(tmp_path: Path) -> None:
+    guide = OPERATIONS_DOC.read_text()
+    marker = "# docker-compose.override.yml: a worker on the second GPU\n"
+    assert marker in guide
+    block = textwrap.dedent(guide.split(marker, 1)[1].split("```", 1)[0])
+    override = tmp_path / "docker-compose.override.yml"
+    # extends.file is relative to the override; the example sits next to docker-compose.yml
+    override.write_text(block.replace("file: docker-compose.yml", f"file: {COMPOSE_FILE}"))
+    result = run_compose("config", "--format", "json", overrides=(override,))
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    second = services["worker-gpu-1"]
+    [device] = second["deploy"]["resources"]["reservations"]["devices"]
+    assert device["device_ids"] == ["1"]
+    [first] = services["worker-gpu"]["deploy"]["resources"]["reservations"]["devices"]
+    assert first["device_ids"] == ["0"]
+    assert second["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert second["environment"] == services["worker-gpu"]["environment"]
