@@ -147,10 +147,13 @@ def test_model_can_come_from_a_host_path() -> None:
     assert model == {"name": "model", "hostPath": {"path": "/data/dsocr", "type": "Directory"}}
 
 
-def test_an_unknown_model_source_is_refused() -> None:
+def test_an_unknown_or_missing_model_source_is_refused() -> None:
     values = load_values(GPU_VALUES, workers={"gpu": {"model": {"source": "s3"}}})
-    with pytest.raises(helm.HelmRenderError, match=r"model.source must be pvc or hostPath"):
+    with pytest.raises(helm.HelmRenderError, match=r"workers.gpu.model.source must be pvc or hostPath"):
         manifests(values)
+    no_model = {"workers": {"big": {"enabled": True, "image": "workerGpu", "gpus": 1}}}
+    with pytest.raises(helm.HelmRenderError, match=r"workers.big.model.source must be pvc or hostPath"):
+        manifests(no_model)
 
 
 def test_existing_secret_replaces_the_chart_secret() -> None:
@@ -184,6 +187,21 @@ def test_a_new_worker_pool_is_one_values_entry() -> None:
     assert command[command.index("--name") + 1] == "backfill@%h"
     probe = " ".join(container["readinessProbe"]["exec"]["command"])
     assert '--destination "backfill@$(hostname)"' in probe
+
+
+def test_a_minimal_gpu_pool_gets_the_model_shm_and_cache_defaults() -> None:
+    pool = {"enabled": True, "image": "workerGpu", "engine": "deepseek", "gpus": 1}
+    pool["model"] = {"source": "hostPath", "hostPath": {"path": "/opt/models/deepseek-ocr"}}
+    spec = find(manifests({"workers": {"backfill": pool}}), "Deployment", "-worker-backfill")["spec"]
+    [container] = spec["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert env["OCR_DEEPSEEK_MODEL_PATH"] == mounts["model"] == "/models/deepseek-ocr"
+    assert mounts["shm"] == "/dev/shm"
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
+    volumes = {v["name"]: v for v in spec["template"]["spec"]["volumes"]}
+    assert volumes["model"]["hostPath"] == {"path": "/opt/models/deepseek-ocr", "type": "Directory"}
+    assert volumes["compile-cache"]["emptyDir"] == {"sizeLimit": "20Gi"}
 
 
 def test_service_monitor_scrapes_the_api_and_every_worker_pool() -> None:
