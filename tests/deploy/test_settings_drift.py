@@ -28,7 +28,6 @@ PENDING_SETTINGS = {
     "OCR_DEEPSEEK_MODEL_PATH": "the GPU engine branch (deepseek engine settings)",
     "OCR_DEEPSEEK_GPU_MEMORY_UTILIZATION": "the GPU engine branch (deepseek engine settings)",
     "OCR_DEEPSEEK_MAX_NUM_SEQS": "the GPU engine branch (deepseek engine settings)",
-    "OCR_WORKER_METRICS_PORT": "the ops branch (worker metrics)",
 }
 
 
