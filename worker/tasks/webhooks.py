@@ -11,7 +11,7 @@ from shared.queue import TASK_WEBHOOK_DELIVER, TASK_WEBHOOK_SWEEP, enqueue_webho
 from shared.storage import Storage, make_storage
 from shared.webhooks.delivery import deliver_once
 from shared.webhooks.sender import make_client
-from shared.webhooks.sweep import sweep_deliveries
+from shared.webhooks.sweep import record_missed_task_events, sweep_deliveries
 from worker.app import app, settings
 
 
@@ -37,4 +37,5 @@ def deliver(delivery_id: str) -> None:
 
 @app.task(name=TASK_WEBHOOK_SWEEP, ignore_result=True)
 def sweep() -> int:
+    record_missed_task_events(settings, app)
     return sweep_deliveries(settings, app)
