@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from server import health
+from server.batches import endpoints as batch_endpoints
 from server.errors import install_error_handlers
 from server.tasks import endpoints as task_endpoints
 from server.tasks import results as task_results
@@ -38,6 +39,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(task_endpoints.router)
     app.include_router(task_results.router)
+    app.include_router(
+        batch_endpoints.upload_router, max_body_size=settings.batch_max_upload_bytes + UPLOAD_OVERHEAD_BYTES
+    )
+    app.include_router(batch_endpoints.router)
     return app
 
 

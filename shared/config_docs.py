@@ -16,6 +16,7 @@ GROUP_TITLES = {
     "api": "API",
     "documents": "Documents and inputs",
     "worker": "Worker",
+    "batches": "Batch backfills",
 }
 
 CLIENT_VARIABLES = [

@@ -10,6 +10,7 @@ from typing import Any
 
 from celery import Celery
 
+from shared.broker_fs import TRANSPORT
 from shared.config import Settings
 
 QUEUE_INTERACTIVE = "ocr.interactive"
@@ -21,6 +22,8 @@ ALL_QUEUES = (QUEUE_INTERACTIVE, QUEUE_BATCH, QUEUE_WEBHOOKS, QUEUE_MAINTENANCE)
 
 TASK_PROCESS = "ocr.process"
 TASK_SWEEP = "ocr.sweep"
+TASK_BATCH_EXPAND = "ocr.batch.expand"
+TASK_BATCH_WATCHDOG = "ocr.batch.watchdog"
 
 
 def _transport_options(settings: Settings) -> dict[str, Any]:
@@ -51,6 +54,9 @@ def make_celery(settings: Settings) -> Celery:
     app = Celery("ocrp")
     app.conf.update(
         broker_url=settings.broker_url,
+        # the embedded broker serves a worker's queues in order, like Redis with
+        # queue_order_strategy=priority (see shared/broker_fs.py)
+        broker_transport=TRANSPORT if settings.embedded_broker else None,
         broker_transport_options=_transport_options(settings),
         broker_connection_retry_on_startup=True,
         task_serializer="json",
@@ -64,11 +70,14 @@ def make_celery(settings: Settings) -> Celery:
         task_create_missing_queues=True,
         task_routes={
             TASK_SWEEP: {"queue": QUEUE_MAINTENANCE},
+            TASK_BATCH_EXPAND: {"queue": QUEUE_MAINTENANCE},
+            TASK_BATCH_WATCHDOG: {"queue": QUEUE_MAINTENANCE},
         },
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
         beat_schedule={
             "sweep": {"task": TASK_SWEEP, "schedule": settings.sweep_interval_s},
+            "batch-watchdog": {"task": TASK_BATCH_WATCHDOG, "schedule": settings.sweep_interval_s},
         },
         timezone="UTC",
     )
@@ -77,6 +86,11 @@ def make_celery(settings: Settings) -> Celery:
 
 def enqueue_process(app: Celery, task_id: str, queue: str) -> None:
     app.send_task(TASK_PROCESS, args=[task_id], queue=queue)
+
+
+def enqueue_expand(app: Celery, batch_id: str, token: str, countdown: float | None = None) -> None:
+    """Wake the expander of a batch; `token` tells the live expansion chain from stale ones."""
+    app.send_task(TASK_BATCH_EXPAND, args=[batch_id, token], queue=QUEUE_MAINTENANCE, countdown=countdown)
 
 
 def queue_depth(app: Celery, queue: str) -> int | None:

@@ -16,6 +16,7 @@ from shared.config import get_settings
 from shared.logs import configure_logging, get_logger
 from shared.queue import OCR_QUEUES, TASK_PROCESS, make_celery
 from shared.storage import make_storage
+from worker.batches.reuse import ResultReuser
 from worker.hooks import terminal_hooks
 from worker.pipeline.job import WorkerContext
 from worker.pipeline.render import render_page
@@ -23,7 +24,7 @@ from worker.pipeline.store import TaskStore
 
 settings = get_settings()
 app = make_celery(settings)
-app.conf.include = ["worker.tasks.process", "worker.tasks.maintenance"]
+app.conf.include = ["worker.tasks.process", "worker.tasks.maintenance", "worker.tasks.batches"]
 
 _context: WorkerContext | None = None
 _context_lock = threading.Lock()
@@ -38,15 +39,17 @@ def build_context() -> WorkerContext:
     from worker.engines.registry import load_engine
 
     engine = load_engine(settings)
+    storage = make_storage(settings)
     ctx = WorkerContext(
         settings=settings,
         engine=engine,
-        storage=make_storage(settings),
+        storage=storage,
         store=TaskStore(settings.database_url, settings.database_pool_size),
         render=render_page,
         worker_name=f"{socket.gethostname()}:{engine.info.name}",
         send_retry=_send_retry,
         on_terminal=terminal_hooks(settings, app),
+        reuse=ResultReuser(settings.database_url, storage),
     )
     return ctx
 
