@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from server import health
 from server.batches import endpoints as batch_endpoints
+from server.body_limit import wrap_middleware_stack
 from server.errors import install_error_handlers
 from server.tasks import endpoints as task_endpoints
 from server.tasks import results as task_results
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.storage = make_storage(settings)
     app.state.celery = make_celery(settings)
     install_error_handlers(app)
+    wrap_middleware_stack(app)
     app.include_router(health.router)
     app.include_router(
         task_endpoints.upload_router, max_body_size=settings.max_upload_bytes + UPLOAD_OVERHEAD_BYTES
