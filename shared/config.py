@@ -183,8 +183,8 @@ class Settings(BaseSettings):
     )
     batch_list_page_size: int = setting(
         200,
-        "Source objects listed per expansion step (S3 keys, URLs or archive members); listing "
-        "stays at most one page ahead of task creation.",
+        "Source objects listed per expansion step (S3 keys, URLs or archive members). A page is "
+        "listed only once every listed object has its task, so listing stays a page ahead at most.",
         "batches",
     )
     batch_expand_interval_s: float = setting(

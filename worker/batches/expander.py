@@ -4,7 +4,7 @@ A run claims the batch with the token its message carries (and swaps in its own,
 duplicate or stale message finds nothing to claim), then:
 
 1. settles the items whose task finished (mirroring outputs),
-2. lists the source a page further while fewer than a page of items wait for a task,
+2. lists the source a page further once no listed item waits for a task,
 3. creates tasks for waiting items while the in-flight bounds leave room,
 4. ends the batch when the source is exhausted (or canceled) and every item is settled:
    writes the manifest, stores the final state, then runs the batch hooks;
@@ -80,7 +80,8 @@ def _waiting(ctx: BatchContext, batch_id: str, *states: ItemState) -> int:
 
 def _list_more(ctx: BatchContext, batch: Batch) -> int:
     page_size = ctx.settings.batch_list_page_size
-    if batch.source_exhausted or _waiting(ctx, batch.id, ItemState.pending) >= page_size:
+    # a page more only once every listed object has its task: the lookahead stays one page
+    if batch.source_exhausted or _waiting(ctx, batch.id, ItemState.pending):
         return 0
     page = list_page(ctx, batch, page_size)
     return record_page(ctx.db, batch.id, batch.cursor, page, ctx.settings.max_upload_bytes)
