@@ -181,3 +181,22 @@ def test_cancel_stops_queued_work_and_ends_once_running_tasks_stop(harness: Harn
     assert {json.loads(line)["status"] for line in lines} == {"canceled"}
     finished = harness.stack.api.delete(f"/v1/batches/{batch_id}")
     assert (finished.status_code, finished.json()["error"]["code"]) == (409, "batch_finished")
+
+
+def test_the_items_of_a_batch_are_paged_in_source_order(harness: Harness) -> None:
+    batch_id = harness.submit_urls(7)
+    harness.expand(batch_id)
+    harness.finish(harness.tasks(batch_id)[:2])
+    harness.expand(batch_id)
+    seen: list[dict[str, object]] = []
+    cursor = "0"
+    while cursor is not None:
+        page = harness.stack.api.get(
+            f"/v1/batches/{batch_id}/tasks", params={"limit": 3, "cursor": cursor}
+        ).json()
+        assert len(page["data"]) <= 3
+        seen += page["data"]
+        cursor = page["next_cursor"]
+    assert [item["source"] for item in seen] == [f"https://files.example/doc-{i:03d}.pdf" for i in range(7)]
+    assert [item["status"] for item in seen] == ["succeeded"] * 2 + ["queued"] * 5
+    assert all(item["task_id"] for item in seen)
