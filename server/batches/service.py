@@ -218,13 +218,17 @@ def retry_failed(session: Session, batch: Batch) -> int:
     )
     if not count:
         return 0
-    batch.settled_failed -= count
-    batch.settled_pages -= sum(p or 0 for p in pages)
+    # counters move in SQL: the expander may be adding to them at the same moment
+    values: dict[str, Any] = {
+        "settled_failed": Batch.settled_failed - count,
+        "settled_pages": Batch.settled_pages - sum(p or 0 for p in pages),
+        "expand_token": secrets.token_hex(8),
+    }
     if not batch.active:
-        batch.status = BatchStatus.running
-        batch.finished_at = None
-    batch.expand_token = secrets.token_hex(8)
-    return int(count)
+        values.update(status=BatchStatus.running, finished_at=None)
+    session.execute(update(Batch).where(Batch.id == batch.id).values(**values))
+    session.refresh(batch)
+    return count
 
 
 def cancel(session: Session, batch: Batch) -> None:
