@@ -130,7 +130,9 @@ async def upload_batch(
     webhook_url: Annotated[str | None, Form(max_length=2048)] = None,
     dedupe: Annotated[bool, Form()] = False,
     idempotency_key: Annotated[str | None, Form(max_length=200)] = None,
+    idempotency_header: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> JSONResponse:
+    idempotency_key = idempotency_key or idempotency_header
     options = TaskOptions(
         mode=mode, prompt=prompt, custom_prompt=custom_prompt or None, dpi=dpi, pages=pages or None
     )

@@ -11,7 +11,10 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from shared.archives import ArchiveFormat, ArchiveLimits, ArchiveReader, Member, decompress_tar
@@ -23,6 +26,9 @@ class ArchiveCache:
         self.root = root
         self.limits = limits
         self._members: dict[str, list[Member]] = {}
+        self._readers: dict[str, ArchiveReader] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
 
     def _download(self, storage: Storage, batch_id: str, key: str) -> Path:
         folder = self.root / batch_id
@@ -50,12 +56,21 @@ class ArchiveCache:
                 Path(tmp).unlink(missing_ok=True)
         return target
 
-    def reader(self, storage: Storage, batch_id: str, key: str, fmt: ArchiveFormat) -> ArchiveReader:
-        """Random access to the batch's archive; the caller closes it."""
-        local = self._download(storage, batch_id, key)
-        if fmt.compressed_tar:
-            return ArchiveReader(str(self._plain(local, fmt)), ArchiveFormat.tar)
-        return ArchiveReader(str(local), fmt)
+    @contextmanager
+    def reader(
+        self, storage: Storage, batch_id: str, key: str, fmt: ArchiveFormat
+    ) -> Iterator[ArchiveReader]:
+        """Random access to the batch's archive. The reader stays open between runs (reading a
+        big tar's headers takes seconds) and is used by one thread at a time."""
+        with self._lock(batch_id):
+            if batch_id not in self._readers:
+                local = self._download(storage, batch_id, key)
+                if fmt.compressed_tar:
+                    self._readers[batch_id] = ArchiveReader(str(self._plain(local, fmt)), ArchiveFormat.tar)
+                else:
+                    self._readers[batch_id] = ArchiveReader(str(local), fmt)
+            os.utime(self.root / batch_id)  # in use: not for `prune`
+            yield self._readers[batch_id]
 
     def members(self, storage: Storage, batch_id: str, key: str, fmt: ArchiveFormat) -> list[Member]:
         """The archive's members with the safety rules applied (cached: the archive never changes)."""
@@ -65,9 +80,17 @@ class ArchiveCache:
                 self._members[batch_id] = reader.members(archive_bytes, self.limits)
         return self._members[batch_id]
 
+    def _lock(self, batch_id: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(batch_id, threading.Lock())
+
     def drop(self, batch_id: str) -> None:
-        self._members.pop(batch_id, None)
-        shutil.rmtree(self.root / batch_id, ignore_errors=True)
+        with self._lock(batch_id):
+            self._members.pop(batch_id, None)
+            reader = self._readers.pop(batch_id, None)
+            if reader is not None:
+                reader.close()
+            shutil.rmtree(self.root / batch_id, ignore_errors=True)
 
     def prune(self, max_age_s: float) -> int:
         """Remove copies nobody touched for a while (batches finished on another worker)."""

@@ -200,3 +200,56 @@ def test_the_items_of_a_batch_are_paged_in_source_order(harness: Harness) -> Non
     assert [item["source"] for item in seen] == [f"https://files.example/doc-{i:03d}.pdf" for i in range(7)]
     assert [item["status"] for item in seen] == ["succeeded"] * 2 + ["queued"] * 5
     assert all(item["task_id"] for item in seen)
+
+
+def test_members_of_an_uploaded_tar_gz_become_task_inputs_or_are_skipped(harness: Harness) -> None:
+    import hashlib
+    import tarfile
+
+    from sqlalchemy import select
+
+    from shared.db.models import Task
+    from shared.db.session import session_scope
+    from tests.fixtures.documents import tar_bytes, tar_link, tiny_pdf, zip_bytes
+
+    docs = {f"scans/{i}.pdf": tiny_pdf(f"Scan {i}") for i in range(3)}
+    archive = tar_bytes(
+        [
+            *docs.items(),
+            ("scans/readme.md", b"# not a document"),
+            ("scans/sneaky.pdf", zip_bytes([("x.pdf", tiny_pdf("x"))])),
+            tar_link("scans/link.pdf", "scans/0.pdf", tarfile.LNKTYPE),
+        ],
+        mode="w:gz",
+    )
+    upload = harness.stack.api.post("/v1/batches/upload", files={"file": ("scans.tgz", archive)})
+    assert upload.status_code == 202, upload.text
+    batch_id = upload.json()["id"]
+    harness.expand(batch_id)
+
+    items = {item.source_ref: item for item in harness.items(batch_id)}
+    assert {ref: item.error_code for ref, item in items.items()} == {
+        "scans/0.pdf": None,
+        "scans/1.pdf": None,
+        "scans/2.pdf": None,
+        "scans/readme.md": "member_not_document",
+        "scans/sneaky.pdf": "member_nested_archive",
+        "scans/link.pdf": "member_link",
+    }
+    storage = make_storage(harness.stack.settings)
+    with session_scope(harness.db) as session:
+        for name, data in docs.items():
+            task = session.scalars(select(Task).where(Task.id == items[name].task_id)).one()
+            assert (task.source_kind, task.filename, task.content_type) == (
+                "upload",
+                name[6:],
+                "application/pdf",
+            )
+            assert task.sha256 == hashlib.sha256(data).hexdigest()
+            assert task.input_key == f"tasks/{task.id}/input.pdf"
+            assert storage.get_bytes(task.input_key) == data
+    resource = harness.stack.api.get(f"/v1/batches/{batch_id}").json()
+    assert resource["counts"]["skipped"] == 3
+    assert resource["counts"]["queued"] == 3
+    assert resource["source"]["exhausted"] is True
+    assert resource["status"] == "running"
