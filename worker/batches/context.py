@@ -4,7 +4,6 @@ per worker process; it never loads an OCR engine, so maintenance-only workers st
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -26,7 +25,6 @@ class BatchContext:
     app: Celery
     cache: ArchiveCache
     hooks: list[BatchHook] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @cached_property
     def s3(self) -> Any:

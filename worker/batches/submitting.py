@@ -173,7 +173,8 @@ def _commit(session: Session, batch: Batch, prepared: list[Prepared]) -> tuple[l
                 session.execute(delete(Task).where(Task.id == entry.task.id))
                 if entry.task.input_key:
                     orphans.append(entry.task.input_key)
-    created = sum(1 for entry in prepared if entry.task is not None and entry.task.id in send)
+    sent = set(send)
+    created = sum(1 for entry in prepared if entry.task is not None and entry.task.id in sent)
     session.execute(
         update(Batch)
         .where(Batch.id == batch.id)
