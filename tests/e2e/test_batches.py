@@ -4,6 +4,7 @@ and dedupe through the CLI, and retry of failed URLs."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -12,6 +13,7 @@ import sys
 import threading
 import time
 import uuid
+import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -255,9 +257,6 @@ def test_an_archive_through_the_cli_skips_unsafe_members_and_reuses_known_docume
     )
     first_batch = wait_batch(stack, first.json()["id"], timeout=180)
     [original] = manifest(stack, first_batch["id"])
-
-    import io
-    import zipfile
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:

@@ -3,13 +3,22 @@ batch, retry and cancel."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import tarfile
+from datetime import timedelta
 
-from shared.db.models import BatchStatus, TaskStatus
+from sqlalchemy import select
+
+from shared.clock import utcnow
+from shared.db.models import BatchStatus, Task, TaskStatus
+from shared.db.session import session_scope
 from shared.storage import make_storage
+from tests.fixtures.documents import tar_bytes, tar_link, tiny_pdf, zip_bytes
 from tests.worker.batches.conftest import Harness
 from worker.batches.listing import list_urls
 from worker.batches.recording import record_page
+from worker.pipeline.store import TaskStore
 
 
 def test_tasks_are_created_only_while_the_batch_bound_allows(harness: Harness) -> None:
@@ -48,10 +57,6 @@ def test_tasks_go_to_the_batch_queue_and_remember_their_batch(harness: Harness) 
     assert task["batch_id"] == batch_id
     assert task["source"]["kind"] == "url"
     assert task["options"] == {"mode": "small", "prompt": "document", "pages": "1"}
-    from sqlalchemy import select
-
-    from shared.db.models import Task
-    from shared.db.session import session_scope
 
     with session_scope(harness.db) as session:
         assert set(session.scalars(select(Task.queue).where(Task.batch_id == batch_id))) == {"ocr.batch"}
@@ -96,7 +101,6 @@ def test_the_end_of_a_batch_writes_the_manifest_and_runs_the_hooks_once(harness:
     assert harness.finished == [(batch_id, "completed")]
     harness.expand(batch_id)  # a stray message after the end changes nothing
     assert harness.finished == [(batch_id, "completed")]
-
     response = harness.stack.api.get(f"/v1/batches/{batch_id}/manifest.jsonl")
     assert response.status_code == 200
     lines = [json.loads(line) for line in response.text.splitlines()]
@@ -109,7 +113,6 @@ def test_the_end_of_a_batch_writes_the_manifest_and_runs_the_hooks_once(harness:
     assert lines[3]["error"] == {"code": "fetch_failed", "message": "fetch_failed in a test"}
     assert lines[3]["result"] is None
     assert {line["task_id"] for line in lines} == set(ids)
-
     resource = harness.stack.api.get(f"/v1/batches/{batch_id}").json()
     assert resource["counts"]["succeeded"] == 3
     assert resource["counts"]["failed"] == 1
@@ -126,7 +129,6 @@ def test_retry_failed_queues_the_same_tasks_again(harness: Harness) -> None:
     harness.finish(ids[2:], TaskStatus.failed, code="fetch_failed")
     harness.expand(batch_id)
     assert harness.batch(batch_id).status == BatchStatus.completed
-
     retried = harness.stack.api.post(f"/v1/batches/{batch_id}/retry-failed")
     assert retried.status_code == 202
     assert retried.json()["retrying"] == 2
@@ -150,14 +152,8 @@ def test_cancel_stops_queued_work_and_ends_once_running_tasks_stop(harness: Harn
     batch_id = harness.submit_urls(25)
     harness.expand(batch_id)
     ids = harness.tasks(batch_id)
-    from datetime import timedelta
-
-    from shared.clock import utcnow
-    from worker.pipeline.store import TaskStore
-
     store = TaskStore(harness.db)
     assert store.claim(ids[0], "test-worker", utcnow() - timedelta(hours=1)) is not None  # running
-
     canceled = harness.stack.api.delete(f"/v1/batches/{batch_id}")
     assert canceled.status_code == 202
     assert canceled.json()["status"] == "canceling"
@@ -203,15 +199,6 @@ def test_the_items_of_a_batch_are_paged_in_source_order(harness: Harness) -> Non
 
 
 def test_members_of_an_uploaded_tar_gz_become_task_inputs_or_are_skipped(harness: Harness) -> None:
-    import hashlib
-    import tarfile
-
-    from sqlalchemy import select
-
-    from shared.db.models import Task
-    from shared.db.session import session_scope
-    from tests.fixtures.documents import tar_bytes, tar_link, tiny_pdf, zip_bytes
-
     docs = {f"scans/{i}.pdf": tiny_pdf(f"Scan {i}") for i in range(3)}
     archive = tar_bytes(
         [
@@ -226,7 +213,6 @@ def test_members_of_an_uploaded_tar_gz_become_task_inputs_or_are_skipped(harness
     assert upload.status_code == 202, upload.text
     batch_id = upload.json()["id"]
     harness.expand(batch_id)
-
     items = {item.source_ref: item for item in harness.items(batch_id)}
     assert {ref: item.error_code for ref, item in items.items()} == {
         "scans/0.pdf": None,
