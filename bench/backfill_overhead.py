@@ -87,6 +87,7 @@ def start_worker(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen
     deadline = time.monotonic() + 120
     while " ready." not in log.read_text(errors="replace"):
         if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
             raise RuntimeError(f"worker did not start:\n{log.read_text()[-3000:]}")
         time.sleep(0.2)
     return proc
@@ -218,12 +219,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     settings.data_dir.mkdir(parents=True)
     upgrade(settings.database_url)
     env = settings_env(values)
-    workers = [
-        start_worker(env, base / "ocr.log", "-Q", "ocr.interactive,ocr.batch"),
-        start_worker(env, base / "maintenance.log", "-Q", "maintenance", "--beat"),
-    ]
+    workers = [start_worker(env, base / "ocr.log", "-Q", "ocr.interactive,ocr.batch")]
     documents = [(f"d/{i:05d}.pdf", tiny_pdf(f"Backfill document {i}")) for i in range(args.documents)]
     try:
+        workers.append(start_worker(env, base / "maintenance.log", "-Q", "maintenance", "--beat"))
         with TestClient(create_app(settings)) as api:
             batch_id = submit(api, values, documents, args.dpi)
             while api.get(f"/v1/batches/{batch_id}").json()["status"] not in (
