@@ -24,6 +24,7 @@ import io
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -219,9 +220,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     settings.data_dir.mkdir(parents=True)
     upgrade(settings.database_url)
     env = settings_env(values)
-    workers = [start_worker(env, base / "ocr.log", "-Q", "ocr.interactive,ocr.batch")]
+    workers: list[subprocess.Popen[bytes]] = []
     documents = [(f"d/{i:05d}.pdf", tiny_pdf(f"Backfill document {i}")) for i in range(args.documents)]
     try:
+        workers.append(start_worker(env, base / "ocr.log", "-Q", "ocr.interactive,ocr.batch"))
         workers.append(start_worker(env, base / "maintenance.log", "-Q", "maintenance", "--beat"))
         with TestClient(create_app(settings)) as api:
             batch_id = submit(api, values, documents, args.dpi)
@@ -239,6 +241,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if weed is not None:
             weed.stop()
             _release(values)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def _release(values: dict[str, Any]) -> None:
