@@ -1,10 +1,10 @@
-"""`ocrp`: run the platform (serve, worker, run) and use it (submit, status, fetch)."""
+"""`ocrp`: run the platform (serve, worker, run) and use it (submit, status, fetch, backfill)."""
 
 from __future__ import annotations
 
 import click
 
-from ocrp.commands import admin, client, postprocess, services, webhooks
+from ocrp.commands import admin, backfill, client, postprocess, services, webhooks
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -16,6 +16,7 @@ def cli() -> None:
 for command in (
     *services.COMMANDS,
     *client.COMMANDS,
+    *backfill.COMMANDS,
     *admin.COMMANDS,
     *postprocess.COMMANDS,
     *webhooks.COMMANDS,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from server import health
+from server.batches import endpoints as batch_endpoints
 from server.errors import install_error_handlers
 from server.limits import BodyLimit
 from server.ops import endpoints as ops_endpoints
@@ -20,8 +21,6 @@ from shared.storage import make_storage
 
 # multipart framing and form fields on top of the file itself
 UPLOAD_OVERHEAD_BYTES = 64 * 1024
-# routes that take documents; every other route takes small JSON bodies
-UPLOAD_PATHS = ("/v1/tasks/upload",)
 
 DESCRIPTION = """Asynchronous OCR: submit PDFs and images, poll the task, fetch markdown,
 layout.json and figure crops. Every error has the shape `{"error": {"code", "message"}}`."""
@@ -42,8 +41,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimit,
         default_limit=settings.max_json_body_bytes,
-        upload_limit=settings.max_upload_bytes + UPLOAD_OVERHEAD_BYTES,
-        upload_paths=UPLOAD_PATHS,
+        # routes that take documents; every other route takes small JSON bodies
+        upload_limits={
+            "/v1/tasks/upload": settings.max_upload_bytes + UPLOAD_OVERHEAD_BYTES,
+            "/v1/batches/upload": settings.batch_max_upload_bytes + UPLOAD_OVERHEAD_BYTES,
+        },
     )
     # outermost, so that requests refused by the body limit are counted too
     app.add_middleware(HttpMetricsMiddleware)
@@ -53,6 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(task_results.router)
     app.include_router(ops_endpoints.router)
     app.include_router(webhook_endpoints.router)
+    app.include_router(batch_endpoints.upload_router)
+    app.include_router(batch_endpoints.router)
     return app
 
 

@@ -24,6 +24,8 @@ TASK_SWEEP = "ocr.sweep"
 TASK_OPS_SAMPLE = "ops.sample"
 TASK_WEBHOOK_DELIVER = "webhooks.deliver"
 TASK_WEBHOOK_SWEEP = "webhooks.sweep"
+TASK_BATCH_EXPAND = "ocr.batch.expand"
+TASK_BATCH_WATCHDOG = "ocr.batch.watchdog"
 
 
 def _transport_options(settings: Settings) -> dict[str, Any]:
@@ -76,6 +78,8 @@ def make_celery(settings: Settings) -> Celery:
             TASK_WEBHOOK_DELIVER: {"queue": QUEUE_WEBHOOKS},
             # on the webhook queue: whoever delivers webhooks also repairs their schedule
             TASK_WEBHOOK_SWEEP: {"queue": QUEUE_WEBHOOKS},
+            TASK_BATCH_EXPAND: {"queue": QUEUE_MAINTENANCE},
+            TASK_BATCH_WATCHDOG: {"queue": QUEUE_MAINTENANCE},
         },
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
@@ -89,6 +93,7 @@ def make_celery(settings: Settings) -> Celery:
                 "options": {"expires": settings.ops_sample_interval_s},
             },
             "webhooks-sweep": {"task": TASK_WEBHOOK_SWEEP, "schedule": settings.webhook_sweep_interval_s},
+            "batch-watchdog": {"task": TASK_BATCH_WATCHDOG, "schedule": settings.sweep_interval_s},
         },
         timezone="UTC",
     )
@@ -101,6 +106,11 @@ def enqueue_process(app: Celery, task_id: str, queue: str) -> None:
 
 def enqueue_webhook_delivery(app: Celery, delivery_id: str, countdown: float | None = None) -> None:
     app.send_task(TASK_WEBHOOK_DELIVER, args=[delivery_id], queue=QUEUE_WEBHOOKS, countdown=countdown)
+
+
+def enqueue_expand(app: Celery, batch_id: str, token: str, countdown: float | None = None) -> None:
+    """Wake the expander of a batch; `token` tells the live expansion chain from stale ones."""
+    app.send_task(TASK_BATCH_EXPAND, args=[batch_id, token], queue=QUEUE_MAINTENANCE, countdown=countdown)
 
 
 def queue_depth(app: Celery, queue: str) -> int | None:

@@ -17,6 +17,7 @@ from shared.logs import configure_logging, get_logger
 from shared.metrics.pipeline import init_engine_series
 from shared.queue import OCR_QUEUES, TASK_PROCESS, make_celery
 from shared.storage import make_storage
+from worker.batches.reuse import ResultReuser
 from worker.engines.base import EngineInfo
 from worker.hooks import terminal_hooks
 from worker.ops.exporter import start_metrics_server
@@ -32,6 +33,7 @@ app.conf.include = [
     "worker.tasks.maintenance",
     "worker.tasks.ops",
     "worker.tasks.webhooks",
+    "worker.tasks.batches",
 ]
 
 _context: WorkerContext | None = None
@@ -50,15 +52,17 @@ def build_context() -> WorkerContext:
     from worker.engines.registry import load_engine
 
     engine = load_engine(settings)
+    storage = make_storage(settings)
     ctx = WorkerContext(
         settings=settings,
         engine=engine,
-        storage=make_storage(settings),
+        storage=storage,
         store=TaskStore(settings.database_url, settings.database_pool_size),
         render=render_page,
         worker_name=f"{socket.gethostname()}:{engine.info.name}",
         send_retry=_send_retry,
         on_terminal=terminal_hooks(settings, app),
+        reuse=ResultReuser(settings.database_url, storage),
     )
     return ctx
 

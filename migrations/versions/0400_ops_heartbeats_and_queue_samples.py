@@ -1,7 +1,7 @@
 """worker heartbeats, queue samples, indexes for the ops dashboard
 
 Revision ID: 0400
-Revises: 0200
+Revises: 0300
 Create Date: 2026-11-22 10:30:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0400"
-down_revision = "0200"
+down_revision = "0300"
 branch_labels = None
 depends_on = None
 

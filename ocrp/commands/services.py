@@ -117,7 +117,9 @@ def worker(
 
     queue_list = settings.queue_list
     if beat and QUEUE_MAINTENANCE not in queue_list:
-        queue_list.append(QUEUE_MAINTENANCE)
+        # first: maintenance tasks (sweep, batch expansion) are short, and a worker serves its
+        # queues in order, so listed after ocr.batch they would wait out a whole backfill
+        queue_list.insert(0, QUEUE_MAINTENANCE)
     argv = [
         "worker",
         "--pool=threads",

@@ -1,5 +1,14 @@
 """Every table, imported in one place so that metadata (and Alembic) sees them all."""
 
+from shared.db.models.batches import (
+    ACTIVE_BATCH_STATUSES,
+    Batch,
+    BatchItem,
+    BatchSourceKind,
+    BatchStatus,
+    ItemState,
+    ItemStatus,
+)
 from shared.db.models.ops import QueueSample, WorkerHeartbeat
 from shared.db.models.tasks import (
     TERMINAL_STATUSES,
@@ -19,9 +28,16 @@ from shared.db.models.webhooks import (
 )
 
 __all__ = [
+    "ACTIVE_BATCH_STATUSES",
     "TERMINAL_STATUSES",
     "AttemptOutcome",
+    "Batch",
+    "BatchItem",
+    "BatchSourceKind",
+    "BatchStatus",
     "DeliveryStatus",
+    "ItemState",
+    "ItemStatus",
     "Page",
     "PageStatus",
     "QueueSample",

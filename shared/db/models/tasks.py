@@ -78,6 +78,10 @@ class Task(Base):
     engine: Mapped[str | None] = mapped_column(String(64))
     worker: Mapped[str | None] = mapped_column(String(255))
     result_keys: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # set on tasks a batch created; reused_from names the task whose results a deduplicated
+    # task copied (see docs/batches.md)
+    batch_id: Mapped[str | None] = mapped_column(String(40))
+    reused_from: Mapped[str | None] = mapped_column(String(40))
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -94,6 +98,7 @@ class Task(Base):
         Index("ix_tasks_owner_id", "owner", "id"),
         # the ops dashboard's "recent failures" and finished-in-the-last-hour counts
         Index("ix_tasks_status_finished", "status", "finished_at"),
+        Index("ix_tasks_batch_id_status", "batch_id", "status"),
     )
 
     @property
