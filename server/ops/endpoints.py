@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from server.deps import Caller, CallerDep, CeleryDep, SessionDep, SettingsDep
 from server.errors import responses
-from server.ops.batches import BatchProvider, no_batches
+from server.ops.batches import BatchProvider, batches_in_progress
 from server.ops.page import render_body, render_page
 from server.ops.schemas import OpsStats
 from server.ops.service import ops_stats
@@ -30,7 +30,7 @@ AdminDep = Annotated[Caller, Depends(require_admin)]
 
 
 def _batch_provider(request: Request) -> BatchProvider:
-    provider: BatchProvider = getattr(request.app.state, "batch_provider", no_batches)
+    provider: BatchProvider = getattr(request.app.state, "batch_provider", batches_in_progress)
     return provider
 
 

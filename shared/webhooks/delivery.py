@@ -30,6 +30,7 @@ from shared.db.models import (
 )
 from shared.db.session import session_scope
 from shared.logs import get_logger
+from shared.metrics.webhooks import WebhookOutcome, observe_webhook_delivery
 from shared.storage import Storage
 from shared.urls import parse_allowlist
 from shared.webhooks.emit import DISABLED_MESSAGE
@@ -146,6 +147,11 @@ def deliver_once(
     verdict = judge(result, claimed.attempt, claimed.max_attempts, settings.webhook_retry_delays, utcnow())
     with session_scope(settings.database_url, settings.database_pool_size) as session:
         countdown = record(session, claimed, started, result, verdict)
+    observe_webhook_delivery(
+        _metric_outcome(result, verdict),
+        status_code=result.status_code,
+        seconds=result.latency_ms / 1000 if result.latency_ms is not None else None,
+    )
     bound.info(
         f"webhook.{verdict.outcome}",
         attempt=claimed.attempt,
@@ -156,6 +162,14 @@ def deliver_once(
         retry_in_s=round(verdict.delay_s, 1) if verdict.delay_s is not None else None,
     )
     return countdown
+
+
+def _metric_outcome(result: SendResult, verdict: Verdict) -> WebhookOutcome:
+    if verdict.outcome == AttemptOutcome.delivered:
+        return WebhookOutcome.delivered
+    if verdict.outcome == AttemptOutcome.retry:
+        return WebhookOutcome.retrying
+    return WebhookOutcome.blocked if result.refused_code is not None else WebhookOutcome.failed
 
 
 def _attempt(
