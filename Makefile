@@ -33,6 +33,7 @@ bench: install-dev
 	$(BIN)/python -m bench.cpu_engine
 	$(BIN)/python -m bench.overhead
 	$(BIN)/python -m bench.render_timeout
+	$(BIN)/python -m bench.backfill_overhead
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

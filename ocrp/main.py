@@ -1,10 +1,10 @@
-"""`ocrp`: run the platform (serve, worker, run) and use it (submit, status, fetch)."""
+"""`ocrp`: run the platform (serve, worker, run) and use it (submit, status, fetch, backfill)."""
 
 from __future__ import annotations
 
 import click
 
-from ocrp.commands import admin, client, keys, postprocess, services
+from ocrp.commands import admin, backfill, client, keys, postprocess, services, webhooks
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -16,9 +16,11 @@ def cli() -> None:
 for command in (
     *services.COMMANDS,
     *client.COMMANDS,
+    *backfill.COMMANDS,
     *keys.COMMANDS,
     *admin.COMMANDS,
     *postprocess.COMMANDS,
+    *webhooks.COMMANDS,
 ):
     cli.add_command(command)
 

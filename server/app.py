@@ -11,10 +11,15 @@ from server import health
 from server.admin import endpoints as admin_endpoints
 from server.auth.gate import UploadAuthGate
 from server.auth.ratelimit import make_rate_limiter
+from server.batches import endpoints as batch_endpoints
 from server.errors import install_error_handlers, responses
 from server.limits import BodyLimit
+from server.ops import endpoints as ops_endpoints
+from server.ops.exposition import metrics_registry
+from server.ops.http_metrics import HttpMetricsMiddleware
 from server.tasks import endpoints as task_endpoints
 from server.tasks import results as task_results
+from server.webhooks import endpoints as webhook_endpoints
 from shared.config import Settings, get_settings
 from shared.logs import configure_logging, get_logger
 from shared.queue import make_celery
@@ -24,14 +29,21 @@ log = get_logger(__name__)
 
 # multipart framing and form fields on top of the file itself
 UPLOAD_OVERHEAD_BYTES = 64 * 1024
-# routes that take documents; every other route takes small JSON bodies
-UPLOAD_PATHS = ("/v1/tasks/upload",)
 # what any authenticated route may answer besides its own statuses
 AUTHENTICATED_RESPONSES: dict[int | str, dict[str, Any]] = responses(401, 403, 429, 503)
 
 DESCRIPTION = """Asynchronous OCR: submit PDFs and images, poll the task, fetch markdown,
 layout.json and figure crops. Every error has the shape `{"error": {"code", "message"}}`.
 Every `/v1` route needs an API key: `Authorization: Bearer ocrp_...` (`ocrp keys create`)."""
+
+
+def upload_limits(settings: Settings) -> dict[str, int]:
+    """The routes that take documents, with their body limits; every other route takes small
+    JSON bodies. These routes are also authenticated before their body is read."""
+    return {
+        "/v1/tasks/upload": settings.max_upload_bytes + UPLOAD_OVERHEAD_BYTES,
+        "/v1/batches/upload": settings.batch_max_upload_bytes + UPLOAD_OVERHEAD_BYTES,
+    }
 
 
 def include_authenticated(app: FastAPI, router: APIRouter) -> None:
@@ -49,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.storage = make_storage(settings)
     app.state.celery = make_celery(settings)
+    app.state.metrics_registry = metrics_registry(settings, app.state.celery)
     app.state.rate_limiter = make_rate_limiter(settings)
     if not settings.auth_enabled:
         log.warning(
@@ -57,19 +70,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "scope. Never expose this API to a network.",
         )
     install_error_handlers(app)
-    app.add_middleware(
-        BodyLimit,
-        default_limit=settings.max_json_body_bytes,
-        upload_limit=settings.max_upload_bytes + UPLOAD_OVERHEAD_BYTES,
-        upload_paths=UPLOAD_PATHS,
-    )
-    # outermost: an anonymous upload is refused before a byte of its body is read
-    app.add_middleware(UploadAuthGate, state=app.state, upload_paths=UPLOAD_PATHS)
+    limits = upload_limits(settings)
+    app.add_middleware(BodyLimit, default_limit=settings.max_json_body_bytes, upload_limits=limits)
+    # an anonymous upload is refused before a byte of its body is read
+    app.add_middleware(UploadAuthGate, state=app.state, upload_paths=tuple(limits))
+    # outermost, so that requests refused by the body limit or the gate are counted too
+    app.add_middleware(HttpMetricsMiddleware)
     app.include_router(health.router)
     include_authenticated(app, task_endpoints.upload_router)
     include_authenticated(app, task_endpoints.router)
     include_authenticated(app, task_results.router)
     include_authenticated(app, admin_endpoints.router)
+    include_authenticated(app, ops_endpoints.router)
+    include_authenticated(app, webhook_endpoints.router)
+    include_authenticated(app, batch_endpoints.upload_router)
+    include_authenticated(app, batch_endpoints.router)
     return app
 
 

@@ -19,7 +19,13 @@ from fastapi import Depends, Request
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from server.auth.authenticate import get_caller, metrics_access, require_admin, require_submit_or_admin
+from server.auth.authenticate import (
+    get_caller,
+    metrics_access,
+    require_admin,
+    require_admin_page,
+    require_submit_or_admin,
+)
 from server.auth.caller import Caller
 from shared.config import Settings
 from shared.db.session import get_sessionmaker
@@ -66,6 +72,8 @@ SessionDep = Annotated[Session, Depends(get_session)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
 AdminDep = Annotated[Caller, Depends(require_admin)]
 SubmitOrAdminDep = Annotated[Caller, Depends(require_submit_or_admin)]
+# pages a browser opens (/ops): without a key, the browser is asked for one (HTTP Basic)
+DashboardAdminDep = Annotated[Caller, Depends(require_admin_page)]
 # for `/metrics`: `dependencies=[MetricsAccess]` on the route
 MetricsAccess = Depends(metrics_access)
 
@@ -74,6 +82,7 @@ __all__ = [
     "Caller",
     "CallerDep",
     "CeleryDep",
+    "DashboardAdminDep",
     "MetricsAccess",
     "SessionDep",
     "SettingsDep",

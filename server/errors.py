@@ -77,7 +77,7 @@ def error_response(exc: Exception) -> JSONResponse | None:
         if exc.retry_after is not None:
             headers["Retry-After"] = str(exc.retry_after)
         if isinstance(exc, AuthError):
-            headers["WWW-Authenticate"] = 'Bearer realm="ocrp"'
+            headers["WWW-Authenticate"] = exc.challenge
         return error_json(exc.status, exc.code, exc.message, headers or None)
     if isinstance(exc, DATABASE_ERRORS):
         log.warning("http.database_unavailable", error=str(exc).splitlines()[0][:200])

@@ -1,8 +1,11 @@
 """Per-owner quotas on work waiting or under way: queued tasks, and pages of queued and running
-tasks. Checked before work is accepted (and again once an upload's page count is known); the
-answer is 429 `quota_exceeded` with a Retry-After, since the quota frees up as work finishes.
+tasks, submitted directly (`POST /v1/tasks`, `/v1/tasks/upload`). Checked before work is
+accepted (and again once an upload's page count is known); the answer is 429 `quota_exceeded`
+with a Retry-After, since the quota frees up as work finishes.
 
-Batches call `check_quota` with the size of the whole batch."""
+Tasks of batches are not counted: a backfill feeds its tasks in at its own pace, bounded per
+batch and per owner (OCR_BATCH_MAX_IN_FLIGHT, OCR_BATCH_OWNER_MAX_IN_FLIGHT), and must not lock
+its owner out of interactive work."""
 
 from __future__ import annotations
 
@@ -25,7 +28,11 @@ def owner_load(session: Session, owner: str) -> tuple[int, int]:
         select(
             func.count().filter(Task.status == TaskStatus.queued),
             func.coalesce(func.sum(pages_left), 0),
-        ).where(Task.owner == owner, Task.status.in_([TaskStatus.queued, TaskStatus.running]))
+        ).where(
+            Task.owner == owner,
+            Task.batch_id.is_(None),
+            Task.status.in_([TaskStatus.queued, TaskStatus.running]),
+        )
     ).one()
     return int(queued), int(pages)
 

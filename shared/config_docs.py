@@ -17,6 +17,9 @@ GROUP_TITLES = {
     "documents": "Documents and inputs",
     "worker": "Worker",
     "replay": "Replay engine",
+    "observability": "Observability (metrics, heartbeats, dashboard)",
+    "webhooks": "Webhooks",
+    "batches": "Batch backfills",
     "security": "Security, limits and retention",
 }
 

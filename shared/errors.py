@@ -44,6 +44,8 @@ class InvalidRequest(OcrpError):
 class AuthError(OcrpError):
     status = 401
     default_code = "unauthorized"
+    # the WWW-Authenticate challenge of the answer; pages for browsers ask for HTTP Basic
+    challenge = 'Bearer realm="ocrp"'
 
 
 class Forbidden(OcrpError):

@@ -4,7 +4,7 @@
 connect, and a hostile DNS server can answer a public address the first time and 127.0.0.1 or
 169.254.169.254 the second (DNS rebinding). Here the resolution that is checked is the one that
 is used: the transport's network backend resolves the host once, checks every address
-(`shared.urls.allowed_addresses`), and opens the TCP connection to that checked address. The
+(`shared.urls.vetted_addresses`), and opens the TCP connection to that checked address. The
 URL is untouched, so the Host header, TLS SNI and certificate checks still use the name.
 
 Environment proxies are ignored (`trust_env=False`): a proxy would make the connection for us,
@@ -21,7 +21,7 @@ import httpcore
 import httpx
 
 from shared.errors import InvalidRequest
-from shared.urls import Allowlist, IPNetwork, Resolver, allowed_addresses, resolve
+from shared.urls import Allowlist, IPNetwork, Resolver, resolve, vetted_addresses
 
 
 class GuardedBackend(httpcore.NetworkBackend):
@@ -38,7 +38,7 @@ class GuardedBackend(httpcore.NetworkBackend):
         local_address: str | None = None,
         socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.NetworkStream:
-        addresses = allowed_addresses(host, port, self.allowlist, self.resolver)
+        addresses = vetted_addresses(host, port, self.allowlist, self.resolver)
         error: httpcore.ConnectError | None = None
         for address in addresses:
             try:

@@ -2,10 +2,11 @@
 multicast or reserved address unless the operator allowlisted it. Every address a name resolves
 to is checked, and callers check again on each redirect hop.
 
-`check_url` is the early check (at submission, with a clear 400). The connection itself goes
-through `shared.outbound`, which resolves once, checks with `allowed_addresses`, and connects to
-exactly the address it checked, so a name that changes its answer between the check and the
-connection (DNS rebinding) cannot reach a private address.
+`check_url` is the early check (at submission, with a clear 400). The connection itself must
+go to an address that was checked, so that a name that changes its answer between the check and
+the connection (DNS rebinding) cannot reach a private address: `url` sources go through
+`shared.outbound` (its transport resolves once with `vetted_addresses` and connects to that
+address), webhooks pin the address `allowed_addresses` returned (`shared.webhooks.sender`).
 """
 
 from __future__ import annotations
@@ -59,18 +60,22 @@ def _allowed(host: str, address: IPAddress, allowlist: Allowlist) -> bool:
     return False
 
 
+class HostNotResolved(InvalidRequest):
+    """The name did not resolve. Refused at submit; a later delivery treats it as transient."""
+
+
 def resolve(host: str, port: int) -> list[IPAddress]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise InvalidRequest(f"the host {host!r} cannot be resolved", "invalid_url") from exc
+    except (socket.gaierror, UnicodeError) as exc:
+        raise HostNotResolved(f"the host {host!r} cannot be resolved", "invalid_url") from exc
     return [ipaddress.ip_address(info[4][0]) for info in infos]
 
 
 Resolver = Callable[[str, int], list[IPAddress]]
 
 
-def allowed_addresses(
+def vetted_addresses(
     host: str, port: int, allowlist: Allowlist = (), resolver: Resolver = resolve
 ) -> list[IPAddress]:
     """Resolve `host` once; every address must be public or allowlisted. Returns them."""
@@ -89,6 +94,14 @@ def allowed_addresses(
 def check_url(url: str, allowlist: Allowlist = (), resolver: Resolver = resolve) -> str:
     """Raise InvalidRequest unless `url` is http(s) and every address of its host is public or
     allowlisted. Returns the URL."""
+    allowed_addresses(url, allowlist, resolver)
+    return url
+
+
+def allowed_addresses(url: str, allowlist: Allowlist = (), resolver: Resolver = resolve) -> list[IPAddress]:
+    """The addresses `url`'s host resolves to, all checked as `check_url` does. A caller that
+    connects to one of them (instead of resolving again) cannot be turned to a private address
+    by a DNS answer that changed in between."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise InvalidRequest("only http and https URLs are accepted", "invalid_url")
@@ -100,8 +113,7 @@ def check_url(url: str, allowlist: Allowlist = (), resolver: Resolver = resolve)
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
         raise InvalidRequest("the URL's port is not a number from 0 to 65535", "invalid_url") from exc
-    allowed_addresses(parts.hostname, port, allowlist, resolver)
-    return url
+    return vetted_addresses(parts.hostname, port, allowlist, resolver)
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:

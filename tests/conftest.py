@@ -4,7 +4,12 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.services", "tests.fixtures.stack", "tests.fixtures.proxy"]
+pytest_plugins = [
+    "tests.fixtures.services",
+    "tests.fixtures.stack",
+    "tests.fixtures.webhook_receiver",
+    "tests.fixtures.proxy",
+]
 
 DATA = Path(__file__).parent / "data"
 

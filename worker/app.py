@@ -14,19 +14,33 @@ from celery import signals
 
 from shared.config import get_settings
 from shared.logs import configure_logging, get_logger
+from shared.metrics.pipeline import init_engine_series
 from shared.queue import OCR_QUEUES, TASK_PROCESS, make_celery
 from shared.storage import make_storage
+from worker.batches.reuse import ResultReuser
+from worker.engines.base import EngineInfo
 from worker.hooks import terminal_hooks
+from worker.ops.exporter import start_metrics_server
+from worker.ops.heartbeat import HeartbeatPublisher, InFlight, WorkerIdentity
 from worker.pipeline.job import WorkerContext
 from worker.pipeline.render_child import make_renderer
 from worker.pipeline.store import TaskStore
 
 settings = get_settings()
 app = make_celery(settings)
-app.conf.include = ["worker.tasks.process", "worker.tasks.maintenance"]
+app.conf.include = [
+    "worker.tasks.process",
+    "worker.tasks.maintenance",
+    "worker.tasks.ops",
+    "worker.tasks.webhooks",
+    "worker.tasks.batches",
+]
 
 _context: WorkerContext | None = None
 _context_lock = threading.Lock()
+_in_flight = InFlight()
+_heartbeat: HeartbeatPublisher | None = None
+_metrics_port: int | None = None
 log = get_logger(__name__)
 
 
@@ -38,15 +52,17 @@ def build_context() -> WorkerContext:
     from worker.engines.registry import load_engine
 
     engine = load_engine(settings)
+    storage = make_storage(settings)
     ctx = WorkerContext(
         settings=settings,
         engine=engine,
-        storage=make_storage(settings),
+        storage=storage,
         store=TaskStore(settings.database_url, settings.database_pool_size),
         render=make_renderer(settings),
         worker_name=f"{socket.gethostname()}:{engine.info.name}",
         send_retry=_send_retry,
         on_terminal=terminal_hooks(settings, app),
+        reuse=ResultReuser(settings.database_url, storage),
     )
     return ctx
 
@@ -74,13 +90,42 @@ def serves_ocr(queues: list[str]) -> bool:
 
 @signals.worker_init.connect
 def _load_engine(**_: Any) -> None:
+    global _metrics_port
+    _metrics_port = start_metrics_server(settings)
     # load the engine before the first task arrives, so that a broken model fails the start
     if serves_ocr(settings.queue_list):
-        get_context()
+        init_engine_series(get_context().engine.info.name)
+
+
+def _engine_info() -> EngineInfo | None:
+    return _context.engine.info if _context is not None else None
+
+
+@signals.worker_ready.connect
+def _start_heartbeat(sender: Any = None, **_: Any) -> None:
+    global _heartbeat
+    node = str(getattr(sender, "hostname", None) or socket.gethostname())
+    queues = sorted(app.amqp.queues.consume_from) or settings.queue_list
+    identity = WorkerIdentity.of_this_process(node, settings, queues)
+    _heartbeat = HeartbeatPublisher(settings, identity, _engine_info, _in_flight, _metrics_port)
+    _heartbeat.start()
+    log.info("worker.heartbeat.started", worker=identity.id, node=node, queues=",".join(queues))
+
+
+@signals.task_prerun.connect
+def _task_started(**_: Any) -> None:
+    _in_flight.started()
+
+
+@signals.task_postrun.connect
+def _task_done(**_: Any) -> None:
+    _in_flight.finished()
 
 
 @signals.worker_shutdown.connect
 def _close_engine(**_: Any) -> None:
+    if _heartbeat is not None:
+        _heartbeat.stop()
     if _context is not None:
         _context.engine.close()
         close_renderer = getattr(_context.render, "close", None)

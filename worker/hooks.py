@@ -6,8 +6,10 @@ from __future__ import annotations
 from celery import Celery
 
 from shared.config import Settings
+from shared.webhooks.task_events import task_event_hook
+from worker.ops.task_metrics import task_metrics_hook
 from worker.pipeline.job import TerminalHook
 
 
 def terminal_hooks(settings: Settings, app: Celery) -> list[TerminalHook]:
-    return []
+    return [task_metrics_hook(settings), task_event_hook(settings, app)]

@@ -53,6 +53,15 @@ def create(owner: str, scopes: str, name: str | None, webhook_url: str | None) -
         scope_list = parse_scopes(scopes)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--scope") from exc
+    if webhook_url:
+        from shared.config import get_settings
+
+        if not get_settings().webhook_secrets.strip():
+            raise click.BadParameter(
+                "this installation cannot sign webhooks (OCR_WEBHOOK_SECRETS is empty), so a "
+                "default webhook would make every submission with this key fail",
+                param_hint="--webhook-url",
+            )
     try:
         with _session() as session:
             key, token = create_key(session, owner, scope_list, name, webhook_url)

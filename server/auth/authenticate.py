@@ -6,11 +6,15 @@ bucket. The scope dependencies then say what the caller may do:
 
 - `get_caller` (CallerDep): `read` for GET/HEAD, `submit` for everything else;
 - `require_admin` (AdminDep): `admin` (operators: dead letters, ops, every owner's tasks);
-- `require_submit_or_admin`: an owner acting on their own work, or an operator.
+- `require_submit_or_admin`: an owner acting on their own work, or an operator;
+- `require_admin_page`: `admin`, for pages a browser opens (`/ops`): a missing key makes the
+  browser ask for one (HTTP Basic, the key as the password; any user name).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -38,13 +42,28 @@ bearer_scheme = HTTPBearer(
 )
 
 
+BASIC_CHALLENGE = 'Basic realm="ocrp", charset="UTF-8"'
+
+
 def bearer_token(authorization: str | None) -> str:
+    """The key of `Bearer <key>`, or of `Basic` credentials with the key as the password (or as
+    the user name with an empty password, as `curl -u KEY:` sends it)."""
     if not authorization:
         raise AuthError("no API key: send it as `Authorization: Bearer <key>`", "unauthorized")
     scheme, _, token = authorization.partition(" ")
+    if scheme.lower() == "basic" and token.strip():
+        return _basic_key(token.strip())
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthError("the Authorization header must be `Bearer <key>`", "unauthorized")
     return token.strip()
+
+
+def _basic_key(encoded: str) -> str:
+    try:
+        user, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise AuthError("the Basic credentials are not valid base64 of `user:key`", "unauthorized") from None
+    return password or user
 
 
 def _caller_for_token(settings: Settings, token: str) -> Caller:
@@ -77,16 +96,20 @@ def resolve_caller(state: Any, authorization: str | None) -> Caller:
     return caller
 
 
-def authenticate(
-    request: Request,
-    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> Caller:
+def _request_caller(request: Request) -> Caller:
     cached = getattr(request.state, "caller", None)
     if isinstance(cached, Caller):
         return cached
     caller = resolve_caller(request.app.state, request.headers.get("authorization"))
     request.state.caller = caller
     return caller
+
+
+def authenticate(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Caller:
+    return _request_caller(request)
 
 
 def require_scope(caller: Caller, scope: str) -> Caller:
@@ -110,6 +133,15 @@ def require_submit_or_admin(caller: Annotated[Caller, Depends(authenticate)]) ->
     if caller.is_admin:
         return caller
     return require_scope(caller, "submit")
+
+
+def require_admin_page(request: Request) -> Caller:
+    try:
+        caller = _request_caller(request)
+    except AuthError as exc:
+        exc.challenge = BASIC_CHALLENGE
+        raise
+    return require_scope(caller, "admin")
 
 
 def metrics_access(request: Request) -> None:

@@ -26,7 +26,7 @@ class UploadAuthGate:
         if not (
             scope["type"] == "http"
             and scope["method"] == "POST"
-            and scope["path"].endswith(self.upload_paths)
+            and scope["path"].rstrip("/") in self.upload_paths
         ):
             await self.app(scope, receive, send)
             return

@@ -37,6 +37,8 @@ from shared.filenames import safe_filename
 from shared.options import Mode, PromptPreset, TaskOptions
 from shared.page_ranges import select_pages
 from shared.storage import Storage
+from shared.webhooks.emit import PendingDeliveries
+from shared.webhooks.task_events import record_task_event
 
 # The upload route has its own router so that the app can give it the upload size limit.
 upload_router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
@@ -116,7 +118,8 @@ async def upload_task(
     spec = service.NewTask(
         owner=caller.owner,
         options=options,
-        webhook_url=service.validate_webhook_url(webhook_url, settings),
+        # a task without its own webhook gets its key's default one
+        webhook_url=service.validate_webhook_url(webhook_url or caller.webhook_url, settings),
         filename=safe_filename(file.filename),
     )
     if key is None:  # refuse early; a retried request must still get its replay
@@ -163,7 +166,7 @@ def create_task(
     spec = service.NewTask(
         owner=caller.owner,
         options=service.validate_options(body.options(), settings),
-        webhook_url=service.validate_webhook_url(body.webhook_url, settings),
+        webhook_url=service.validate_webhook_url(body.webhook_url or caller.webhook_url, settings),
         filename=safe_filename(body.filename) if body.filename else None,
     )
     check_quota(session, settings, caller.owner)
@@ -237,13 +240,21 @@ def get_pages(
     summary="Cancel a queued or running task, or delete a finished one",
 )
 def delete_task(
-    task_id: str, session: SessionDep, settings: SettingsDep, storage: StorageDep, caller: CallerDep
+    task_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    storage: StorageDep,
+    celery: CeleryDep,
+    caller: CallerDep,
 ) -> Response:
     task = service.get_task(session, caller.owner, task_id)
     outcome = service.cancel_or_delete(session, storage, task)
     if outcome == "deleted":
         idempotency.forget_resource(session, task.owner, task.id)
+    # a queued task is canceled here, not by a worker: its event is recorded with the new state
+    pending = record_task_event(session, settings, task) if outcome == "canceled" else PendingDeliveries()
     session.commit()
+    pending.send(celery)
     if outcome == "deleted":
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     code = 200 if outcome == "canceled" else 202

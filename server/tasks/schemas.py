@@ -103,6 +103,10 @@ class TaskResource(BaseModel):
     results_expired_at: datetime | None = Field(
         description="When the retention policy deleted the results (result routes answer 410)."
     )
+    batch_id: str | None = Field(description="The batch that created this task, if any.")
+    reused_from: str | None = Field(
+        description="With batch dedupe: the earlier task of identical content whose results were copied."
+    )
 
     @classmethod
     def of(cls, task: Task, base_url: str, now: datetime) -> TaskResource:
@@ -132,6 +136,8 @@ class TaskResource(BaseModel):
             cancel_requested=task.cancel_requested,
             dead_lettered_at=task.dead_lettered_at,
             results_expired_at=task.results_expired_at,
+            batch_id=task.batch_id,
+            reused_from=task.reused_from,
         )
 
 

@@ -44,6 +44,12 @@ def validate_options(options: TaskOptions, settings: Settings) -> TaskOptions:
 def validate_webhook_url(url: str | None, settings: Settings) -> str | None:
     if not url:
         return None
+    if not settings.webhook_secrets.strip():
+        raise InvalidRequest(
+            "this server cannot sign webhooks: it has no signing secret (the operator sets "
+            "OCR_WEBHOOK_SECRETS; `ocrp webhooks new-secret` makes one); submit without webhook_url",
+            "webhooks_not_configured",
+        )
     check_url(url, parse_allowlist(settings.url_allowlist))
     return url
 

@@ -89,3 +89,19 @@ def test_the_local_key_is_made_once_kept_private_and_replaced_when_revoked(
     second = ensure_local_key(settings.database_url, settings.data_dir)
     assert second != first
     assert read_local_key(settings.data_dir) == second
+
+
+def test_the_client_falls_back_to_the_local_key(
+    database: tuple[Settings, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ocrp.client import Client
+
+    settings, _ = database
+    token = ensure_local_key(settings.database_url, settings.data_dir)
+    monkeypatch.delenv("OCR_API_KEY", raising=False)
+    monkeypatch.setenv("OCR_DATA_DIR", str(settings.data_dir))
+    with Client("http://127.0.0.1:9") as client:
+        assert client.http.headers["authorization"] == f"Bearer {token}"
+    monkeypatch.setenv("OCR_API_KEY", "ocrp_explicit")
+    with Client("http://127.0.0.1:9") as client:
+        assert client.http.headers["authorization"] == "Bearer ocrp_explicit"

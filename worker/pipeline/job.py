@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from shared.clock import utcnow
 from shared.config import Settings
@@ -34,6 +35,8 @@ from worker.pipeline.store import TaskSnapshot, TaskStore
 
 TerminalHook = Callable[[str, TaskStatus], None]
 RetrySender = Callable[[str, str, float], None]  # (task id, queue, countdown seconds)
+# (task id, queue) → result keys copied from an identical earlier task, or None to run it
+ResultReuse = Callable[[str, str], dict[str, Any] | None]
 
 
 @dataclass
@@ -47,6 +50,7 @@ class WorkerContext:
     send_retry: RetrySender
     on_terminal: list[TerminalHook] = field(default_factory=list)
     on_delta: DeltaSink | None = None
+    reuse: ResultReuse | None = None
 
 
 def backoff_seconds(attempt: int, base: float = 5.0, cap: float = 300.0) -> float:
@@ -160,6 +164,10 @@ def _execute(ctx: WorkerContext, log: EventLogger, snapshot: TaskSnapshot, cance
     with scratch_dir() as workdir:
         local = materialize(snapshot, ctx.storage, settings, ctx.store, workdir)
         try:
+            reused = ctx.reuse(snapshot.id, snapshot.queue) if ctx.reuse is not None else None
+            if reused is not None:
+                _finish(ctx, log, snapshot.id, TaskStatus.succeeded, result_keys=reused)
+                return
             options = TaskOptions.model_validate(snapshot.options)
             numbers = select_pages(options.pages, local.page_count)
             already = ctx.store.init_pages(snapshot.id, numbers)
