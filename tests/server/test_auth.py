@@ -52,7 +52,9 @@ def test_every_v1_route_refuses_a_request_without_a_key(
     [
         ("Bearer ocrp_abcdefghjkmn_notarealsecretnotarealsecretnotarealsecr", "invalid or has been revoked"),
         ("Bearer garbage", "invalid or has been revoked"),
-        ("Basic dXNlcjpwYXNz", "must be `Bearer <key>`"),
+        ("Basic dXNlcjpwYXNz", "invalid or has been revoked"),
+        ("Basic %%%", "not valid base64"),
+        ("Token abc", "must be `Bearer <key>`"),
         ("Bearer ", "must be `Bearer <key>`"),
     ],
 )
@@ -187,3 +189,42 @@ def test_the_caller_carries_the_key_and_its_default_webhook(embedded_stack: Stac
     assert caller.scopes == {"submit"}
     assert caller.key_id == key_id
     assert caller.webhook_url == "https://hooks.example/ocr"
+
+
+def test_basic_credentials_carry_a_key_for_browsers_and_curl(embedded_stack: Stack) -> None:
+    import base64
+
+    token = embedded_stack.api_key
+    for credentials in (f"{token}:", f"anyone:{token}"):  # curl -u KEY: ; a browser's prompt
+        header = "Basic " + base64.b64encode(credentials.encode()).decode()
+        assert (
+            embedded_stack.client(None).get("/v1/tasks", headers={"Authorization": header}).status_code == 200
+        )
+
+
+def test_the_dashboard_asks_a_browser_for_a_key_and_the_api_does_not(embedded_stack: Stack) -> None:
+    anonymous = embedded_stack.client(None)
+    page = anonymous.get("/ops")
+    assert page.status_code == 401
+    assert page.headers["www-authenticate"].startswith("Basic ")
+    api = anonymous.get("/v1/ops/stats")
+    assert api.status_code == 401
+    assert api.headers["www-authenticate"].startswith("Bearer ")
+    reader = embedded_stack.client(embedded_stack.new_key("viewer", "read"))
+    assert reader.get("/ops").status_code == 403
+    assert embedded_stack.api.get("/ops").status_code == 200
+
+
+def test_metrics_are_open_unless_the_operator_closes_them(tmp_path: Path) -> None:
+    stack = build_stack("metrics", tmp_path, metrics_public=False)
+    try:
+        assert stack.client(None).get("/metrics").status_code == 401
+        assert stack.client(stack.new_key("scraper", "read")).get("/metrics").status_code == 403
+        assert stack.client(stack.new_key("prometheus", "admin")).get("/metrics").status_code == 200
+    finally:
+        stack.close()
+    open_stack = build_stack("metrics-open", tmp_path / "open")
+    try:
+        assert open_stack.client(None).get("/metrics").status_code == 200
+    finally:
+        open_stack.close()

@@ -201,7 +201,7 @@ def test_an_oversized_task_upload_gets_the_json_error_too(api_stack: Stack) -> N
     from server.app import create_app
 
     settings = api_stack.settings.model_copy(update={"max_upload_bytes": 1024})
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers={"Authorization": f"Bearer {api_stack.api_key}"}) as client:
         big = io.BytesIO(b"%PDF-1.4" + b"\0" * (200 * 1024))  # past the route's limit of 1 KiB + 64 KiB
         response = client.post("/v1/tasks/upload", files={"file": ("big.pdf", big)})
     assert error(response) == (413, "payload_too_large")
