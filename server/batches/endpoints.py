@@ -16,6 +16,7 @@ from server.batches.service import NewBatch
 from server.batches.uploads import judge_source, stage_source
 from server.deps import CallerDep, CeleryDep, SessionDep, SettingsDep, StorageDep
 from server.errors import responses
+from server.idempotency import REPLAYED_HEADER
 from server.tasks.service import validate_options, validate_webhook_url
 from server.tasks.uploads import staging_file
 from shared.batches.sources import check_glob, output_prefix, parse_s3_prefix, parse_url_list
@@ -32,10 +33,12 @@ router = APIRouter(prefix="/v1/batches", tags=["batches"])
 
 
 def _answer(session: SessionDep, batch: Batch, base_url: str, created: bool) -> JSONResponse:
+    """202 and the batch; a replay (same idempotency key) gets the same, marked as replayed."""
     body = batch_resource(session, batch, base_url, utcnow()).model_dump(mode="json")
-    return JSONResponse(
-        body, status_code=202 if created else 200, headers={"Location": f"/v1/batches/{batch.id}"}
-    )
+    headers = {"Location": f"/v1/batches/{batch.id}"}
+    if not created:
+        headers[REPLAYED_HEADER] = "true"
+    return JSONResponse(body, status_code=202, headers=headers)
 
 
 def _spec(
@@ -66,10 +69,7 @@ def _spec(
     "",
     status_code=202,
     response_model=BatchResource,
-    responses={
-        200: {"model": BatchResource, "description": "Replayed (same idempotency key)."},
-        **responses(400, 409, 413, 422, 503),
-    },
+    responses=responses(400, 409, 413, 422, 503),
     summary="Back-fill an S3 prefix or a list of URLs",
 )
 def create_batch(
@@ -115,10 +115,7 @@ def create_batch(
     "/upload",
     status_code=202,
     response_model=BatchResource,
-    responses={
-        200: {"model": BatchResource, "description": "Replayed (same idempotency key)."},
-        **responses(400, 409, 413, 415, 422, 503),
-    },
+    responses=responses(400, 409, 413, 415, 422, 503),
     summary="Back-fill an uploaded zip or tar archive, or a text file of URLs",
 )
 async def upload_batch(

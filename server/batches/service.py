@@ -27,7 +27,7 @@ from shared.db.models import (
     ItemStatus,
     Task,
 )
-from shared.errors import Conflict, InvalidRequest, NotFound, TransientError
+from shared.errors import Conflict, InvalidRequest, NotFound, TransientError, Unprocessable
 from shared.ids import is_valid_id, new_id
 from shared.logs import get_logger
 from shared.options import TaskOptions
@@ -66,9 +66,9 @@ def find_replay(session: Session, spec: NewBatch, fingerprint: str) -> Batch | N
         select(Batch).where(Batch.owner == spec.owner, Batch.idempotency_key == spec.idempotency_key)
     )
     if batch is not None and batch.fingerprint != fingerprint:
-        raise Conflict(
+        raise Unprocessable(
             "this idempotency key was used for a different batch request; use a new key",
-            "idempotency_conflict",
+            "idempotency_key_reused",
         )
     return batch
 

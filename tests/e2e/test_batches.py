@@ -231,11 +231,11 @@ def test_failed_urls_are_retried_and_then_succeed(
     assert [line["task_id"] for line in lines if line["source"] == urls[1]] == [failed[0]["task_id"]]
 
 
-def _cli(api: str, *args: str) -> subprocess.Popen[str]:
+def _cli(stack: Stack, api: str, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "ocrp.main", "backfill", *args, "--api", api, "--interval", "0.3"],
         cwd=REPO,
-        env={**os.environ, "COLUMNS": "200"},
+        env={**os.environ, "COLUMNS": "200", "OCR_API_KEY": stack.api_key},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -270,7 +270,7 @@ def test_an_archive_through_the_cli_skips_unsafe_members_and_reuses_known_docume
     path = tmp_path / "letters.zip"
     path.write_bytes(buffer.getvalue())
     saved = tmp_path / "manifest.jsonl"
-    run = _cli(api, str(path), "--dedupe", "--dpi", "72", "--manifest", str(saved))
+    run = _cli(stack, api, str(path), "--dedupe", "--dpi", "72", "--manifest", str(saved))
     out, err = run.communicate(timeout=180)
     assert run.returncode == 0, err
     assert "completed  succeeded 2  failed 0  skipped 5  canceled 0  reused 1" in out
@@ -303,7 +303,7 @@ def test_an_archive_through_the_cli_skips_unsafe_members_and_reuses_known_docume
     )
 
     batch_id = out.split()[0]
-    rerun = _cli(api, str(path), "--dedupe", "--dpi", "72", "--no-wait")
+    rerun = _cli(stack, api, str(path), "--dedupe", "--dpi", "72", "--no-wait")
     out, err = rerun.communicate(timeout=60)
     assert rerun.returncode == 0, err
     assert "resuming batch" in err
@@ -319,7 +319,7 @@ def test_the_cli_can_be_interrupted_and_the_same_command_resumes(
     path = tmp_path / "many.zip"
     path.write_bytes(zip_bytes([(f"{i:02d}.pdf", tiny_pdf(f"Page {i}")) for i in range(30)]))
 
-    follower = _cli(api, str(path), "--dpi", "72")
+    follower = _cli(stack, api, str(path), "--dpi", "72")
     batch = wait_batch(stack, _newest_batch(stack), until=lambda b: b["counts"]["succeeded"] >= 2)
     follower.send_signal(signal.SIGINT)
     _, err = follower.communicate(timeout=30)
@@ -331,7 +331,7 @@ def test_the_cli_can_be_interrupted_and_the_same_command_resumes(
         "completed",
     )
 
-    resumed = _cli(api, str(path), "--dpi", "72")
+    resumed = _cli(stack, api, str(path), "--dpi", "72")
     out, err = resumed.communicate(timeout=180)
     assert resumed.returncode == 0, err
     assert f"resuming batch {batch['id']}" in err

@@ -61,14 +61,17 @@ def test_the_dashboard_shows_the_stats_in_a_browser(tmp_path: Path, data_dir: Pa
         stack.start_worker("--beat", worker_metrics_port=0)
         _, base = stack.start_api_server()
         good = stack.submit_file(data_dir / "olmo-page-1.pdf")
-        missing = httpx.post(f"{base}/v1/tasks", json={"url": f"{base}/no/such/document.pdf"}, timeout=30)
+        key = {"Authorization": f"Bearer {stack.api_key}"}
+        missing = httpx.post(
+            f"{base}/v1/tasks", json={"url": f"{base}/no/such/document.pdf"}, headers=key, timeout=30
+        )
         assert missing.status_code == 202, missing.text
         assert stack.wait_task(good["id"])["status"] == "succeeded"
         failed = stack.wait_task(missing.json()["id"])
         assert (failed["status"], failed["error"]["code"]) == ("failed", "fetch_failed")
 
         def stats() -> dict[str, Any]:
-            return dict(httpx.get(f"{base}/v1/ops/stats", timeout=30).json())
+            return dict(httpx.get(f"{base}/v1/ops/stats", headers=key, timeout=30).json())
 
         wait_for(
             lambda: stats()["workers"] and len(stats()["queue_history"][0]["points"]) >= 3, 30, "samples"
@@ -78,7 +81,11 @@ def test_the_dashboard_shows_the_stats_in_a_browser(tmp_path: Path, data_dir: Pa
             browser = playwright.chromium.launch(
                 executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
             )
-            page = browser.new_page(viewport={"width": 1360, "height": 900})
+            # the operator answers the browser's login prompt: any user name, the key as password
+            page = browser.new_page(
+                viewport={"width": 1360, "height": 900},
+                http_credentials={"username": "operator", "password": stack.api_key},
+            )
             requested: list[str] = []
             errors: list[str] = []
             page.on("request", lambda request: requested.append(request.url))

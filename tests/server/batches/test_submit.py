@@ -57,7 +57,9 @@ def test_an_s3_prefix_is_accepted_and_its_idempotency_key_replays_it(
     assert first.headers["location"] == f"/v1/batches/{batch['id']}"
 
     again = api_stack.api.post("/v1/batches", json=body)
-    assert again.status_code == 200
+    assert again.status_code == 202  # the first answer's status, marked as a replay
+    assert again.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
     assert again.json()["id"] == batch["id"]
     by_header = api_stack.api.post(
         "/v1/batches",
@@ -66,8 +68,8 @@ def test_an_s3_prefix_is_accepted_and_its_idempotency_key_replays_it(
     )
     assert by_header.json()["id"] == batch["id"]
     assert error(api_stack.api.post("/v1/batches", json={**body, "glob": "*.png"})) == (
-        409,
-        "idempotency_conflict",
+        422,
+        "idempotency_key_reused",
     )
 
     found = api_stack.api.get("/v1/batches", params={"idempotency_key": "nightly-1"}).json()["data"]
