@@ -44,13 +44,14 @@ def validate_options(options: TaskOptions, settings: Settings) -> TaskOptions:
 def validate_webhook_url(url: str | None, settings: Settings) -> str | None:
     if not url:
         return None
+    # the URL first: a bad URL is the caller's to fix whatever the server's configuration
+    check_url(url, parse_allowlist(settings.url_allowlist))
     if not settings.webhook_secrets.strip():
         raise InvalidRequest(
             "this server cannot sign webhooks: it has no signing secret (the operator sets "
             "OCR_WEBHOOK_SECRETS; `ocrp webhooks new-secret` makes one); submit without webhook_url",
             "webhooks_not_configured",
         )
-    check_url(url, parse_allowlist(settings.url_allowlist))
     return url
 
 
