@@ -6,7 +6,12 @@ from fastapi import FastAPI
 
 from server import health
 from server.errors import install_error_handlers
+from server.events import endpoints as event_endpoints
+from server.interactive import endpoints as interactive_endpoints
 from server.limits import BodyLimit
+from server.openai import chat as openai_chat
+from server.openai import models as openai_models
+from server.openai.errors import OpenAIErrorShape
 from server.ops import endpoints as ops_endpoints
 from server.ops.exposition import metrics_registry
 from server.ops.http_metrics import HttpMetricsMiddleware
@@ -14,14 +19,16 @@ from server.tasks import endpoints as task_endpoints
 from server.tasks import results as task_results
 from server.webhooks import endpoints as webhook_endpoints
 from shared.config import Settings, get_settings
+from shared.events import make_event_feed, make_event_publisher
 from shared.logs import configure_logging
 from shared.queue import make_celery
 from shared.storage import make_storage
 
 # multipart framing and form fields on top of the file itself
 UPLOAD_OVERHEAD_BYTES = 64 * 1024
-# routes that take documents; every other route takes small JSON bodies
-UPLOAD_PATHS = ("/v1/tasks/upload",)
+# routes that take documents; every other route takes small JSON bodies. /v1/ocr and chat
+# completions cap JSON bodies themselves (OCR_INTERACTIVE_MAX_INLINE_BYTES).
+UPLOAD_PATHS = ("/v1/tasks/upload", "/v1/ocr", "/v1/chat/completions")
 
 DESCRIPTION = """Asynchronous OCR: submit PDFs and images, poll the task, fetch markdown,
 layout.json and figure crops. Every error has the shape `{"error": {"code", "message"}}`."""
@@ -38,6 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.storage = make_storage(settings)
     app.state.celery = make_celery(settings)
     app.state.metrics_registry = metrics_registry(settings, app.state.celery)
+    app.state.event_feed = make_event_feed(settings)
+    app.state.event_publisher = make_event_publisher(settings)
     install_error_handlers(app)
     app.add_middleware(
         BodyLimit,
@@ -45,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upload_limit=settings.max_upload_bytes + UPLOAD_OVERHEAD_BYTES,
         upload_paths=UPLOAD_PATHS,
     )
+    app.add_middleware(OpenAIErrorShape)
     # outermost, so that requests refused by the body limit are counted too
     app.add_middleware(HttpMetricsMiddleware)
     app.include_router(health.router)
@@ -53,6 +63,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(task_results.router)
     app.include_router(ops_endpoints.router)
     app.include_router(webhook_endpoints.router)
+    app.include_router(event_endpoints.router)
+    app.include_router(interactive_endpoints.router)
+    app.include_router(openai_chat.router)
+    app.include_router(openai_models.router)
     return app
 
 

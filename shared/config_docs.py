@@ -19,6 +19,7 @@ GROUP_TITLES = {
     "replay": "Replay engine",
     "observability": "Observability (metrics, heartbeats, dashboard)",
     "webhooks": "Webhooks",
+    "interactive": "Interactive OCR and live events",
 }
 
 CLIENT_VARIABLES = [

@@ -1,5 +1,6 @@
 """Every table, imported in one place so that metadata (and Alembic) sees them all."""
 
+from shared.db.models.events import TaskEventRow
 from shared.db.models.ops import QueueSample, WorkerHeartbeat
 from shared.db.models.tasks import (
     TERMINAL_STATUSES,
@@ -27,6 +28,7 @@ __all__ = [
     "QueueSample",
     "SourceKind",
     "Task",
+    "TaskEventRow",
     "TaskStatus",
     "WebhookAttempt",
     "WebhookDelivery",
