@@ -28,6 +28,7 @@ from shared.webhooks.emit import PendingDeliveries
 from shared.webhooks.task_events import record_task_event
 
 log = get_logger(__name__)
+DISCONNECT_CHECK_S = 1.0
 
 
 class ClientGone(Exception):
@@ -43,17 +44,19 @@ async def follow_task(
 ) -> AsyncIterator[TaskEvent | None]:
     """The task's events, oldest first, ending after its terminal `status`; None on idle ticks.
     Raises ClientGone or TimedOut."""
+    next_look = 0.0
     async for stored in watch_task(
         feed, task_id, lambda: read_state(settings, owner, task_id), timing=timing_of(settings)
     ):
-        if time.monotonic() > deadline:
+        now = time.monotonic()
+        if now > deadline:
             raise TimedOut
-        if stored is None:
+        # while events flow there are no idle ticks: look at the client once a second anyway
+        if stored is None or now >= next_look:
+            next_look = now + DISCONNECT_CHECK_S
             if await request.is_disconnected():
                 raise ClientGone
-            yield None
-            continue
-        yield stored.event
+        yield None if stored is None else stored.event
 
 
 def _cancel(
