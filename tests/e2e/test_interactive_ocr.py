@@ -5,9 +5,13 @@ the worker like any other; a client that leaves cancels its task."""
 from __future__ import annotations
 
 import base64
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import openai
@@ -108,6 +112,7 @@ def test_the_openai_sdk_reads_models_completions_and_streams(live: Live) -> None
         base_url=f"{live.base}/v1", api_key="unused-until-keys", max_retries=0, timeout=120
     )
     [model] = client.models.list().data
+    assert client.models.retrieve(model.id).id == model.id
     assert model.owned_by == "ocrp"
     assert model.model_extra is not None
     assert model.model_extra["engine"] == "tesseract"
@@ -171,6 +176,39 @@ def test_a_text_part_becomes_the_prompt(live: Live) -> None:
     task = live.task(completion.id.removeprefix("chatcmpl-"))
     assert task["options"] == {"mode": "small", "prompt": "custom", "custom_prompt": "<image>\nFree OCR."}
     assert cer(PAGES[0], completion.choices[0].message.content or "") < 0.1
+
+
+def test_an_http_image_url_is_downloaded_by_the_worker(live: Live, tmp_path: Path) -> None:
+    (tmp_path / "page.png").write_bytes(png_of(text_pdf(PAGES[:1])))
+    handler = partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/page.png"  # 127.0.0.0/8 is allowlisted here
+    client = openai.OpenAI(base_url=f"{live.base}/v1", api_key="x", max_retries=0, timeout=120)
+    missing = [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": url + ".gone"}}]}]
+    try:
+        response = httpx.post(f"{live.base}/v1/ocr", json={"url": url}, timeout=120)
+        # a task that fails says why: in the platform's shape, and to the SDK, streaming or not
+        failed = httpx.post(f"{live.base}/v1/ocr", json={"url": url + ".gone"}, timeout=120)
+        with pytest.raises(openai.UnprocessableEntityError) as refused:
+            client.chat.completions.create(model="ocrp", messages=missing)  # type: ignore[arg-type]
+        with pytest.raises(openai.APIError) as broken:
+            list(client.chat.completions.create(model="ocrp", messages=missing, stream=True))  # type: ignore[arg-type]
+    finally:
+        server.shutdown()
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["task"]["source"]["kind"] == "url"
+    assert body["task"]["source"]["uri"] == url
+    assert cer(PAGES[0], body["markdown"]) < 0.1
+    assert failed.status_code == 422
+    task = live.task(failed.json()["task_id"])
+    assert task["status"] == "failed"
+    code = task["error"]["code"]  # type: ignore[index]
+    assert code.startswith(("fetch_", "source_"))
+    assert failed.json()["error"]["code"] == code
+    assert refused.value.code == code
+    assert broken.value.code == code
 
 
 def test_a_client_that_leaves_a_stream_cancels_its_task(live: Live) -> None:

@@ -6,12 +6,18 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from server.app import create_app
+from shared import heartbeats
+from shared.clock import utcnow
+from shared.db.session import session_scope
+from shared.gpus import GpuState
+from shared.heartbeats import WorkerState
 from tests.documents import text_pdf
 from tests.fixtures.stack import Stack, build_stack
 
@@ -202,6 +208,50 @@ def test_models_list_what_live_workers_serve_and_errors_keep_both_shapes(stack: 
     # routes of the platform's own API keep their shape
     plain = assert_error(stack.api.get("/v1/tasks/tsk_nothing/events"), 404, "task_not_found")
     assert set(plain) == {"code", "message"}
+
+
+def test_a_gpu_model_served_in_one_mode_is_listed_and_sets_the_mode(stack: Stack) -> None:
+    now = utcnow()
+    worker = WorkerState(
+        id="wrk_gpu",
+        node="deepseek@gpu-1",
+        host="gpu-1",
+        pid=7,
+        engine="deepseek",
+        model="DeepSeek-OCR base (DeepSeek-OCR)",
+        modes=("base",),
+        queues=("ocr.interactive",),
+        concurrency=32,
+        tasks_in_flight=0,
+        started_at=now - timedelta(hours=1),
+        seen_at=now,
+        gpus=(GpuState(0, "NVIDIA H100 80GB HBM3", 2**30, 80 * 2**30, 10),),
+    )
+    with session_scope(stack.settings.database_url) as session:
+        heartbeats.publish(session, worker)
+    try:
+        [model] = stack.api.get("/v1/models").json()["data"]
+        assert model["id"] == "deepseek-ocr-base-deepseek-ocr"
+        assert model["object"] == "model"
+        assert model["created"] == int(worker.started_at.timestamp())
+        assert (model["engine"], model["modes"], model["gpu"], model["workers"]) == (
+            "deepseek",
+            ["base"],
+            True,
+            1,
+        )
+        assert stack.api.get(f"/v1/models/{model['id']}").json() == model
+        # no GPU worker really runs here: the request times out, and its task asked for `base`
+        response = chat(
+            stack, model=model["id"], messages=image_message(f"data:application/pdf;base64,{PDF}")
+        )
+        assert_error(response, 504, "ocr_timeout")
+        task = stack.api.get(f"/v1/tasks/{response.json()['task_id']}").json()
+        assert task["options"] == {"mode": "base", "prompt": "document"}
+        stack.api.delete(f"/v1/tasks/{task['id']}")
+    finally:
+        with session_scope(stack.settings.database_url) as session:
+            heartbeats.remove(session, "wrk_gpu")
 
 
 def test_a_malformed_last_event_id_is_refused(stack: Stack) -> None:
