@@ -14,16 +14,12 @@ from server.errors import responses
 from server.events import sse
 from server.events.deps import EventFeedDep
 from server.events.state import read_state, require_state
-from server.events.watch import WatchTiming, watch_task
+from server.events.watch import timing_of, watch_task
 from shared.config import Settings
 from shared.errors import InvalidRequest
 from shared.events import StoredEvent
 
 router = APIRouter(prefix="/v1/tasks", tags=["events"])
-
-
-def timing_of(settings: Settings) -> WatchTiming:
-    return WatchTiming(idle_s=min(1.0, settings.events_keepalive_s), row_check_s=settings.events_row_check_s)
 
 
 def event_frame(stored: StoredEvent) -> str:

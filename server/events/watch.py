@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
+from shared.config import Settings
 from shared.events import EventFeed, StoredEvent, TaskEvent
 
 StateLoader = Callable[[], Awaitable[TaskEvent | None]]  # the row as an event; None: task gone
@@ -21,6 +22,10 @@ StateLoader = Callable[[], Awaitable[TaskEvent | None]]  # the row as an event; 
 class WatchTiming:
     idle_s: float = 1.0  # how long a read waits before the watch yields None (an idle tick)
     row_check_s: float = 5.0
+
+
+def timing_of(settings: Settings) -> WatchTiming:
+    return WatchTiming(idle_s=min(1.0, settings.events_keepalive_s), row_check_s=settings.events_row_check_s)
 
 
 async def watch_task(

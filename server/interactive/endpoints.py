@@ -19,7 +19,7 @@ from server.events.deps import EventFeedDep, EventPublisherDep
 from server.interactive.follow import ClientGone, TimedOut, cancel_abandoned, follow_task
 from server.interactive.request import read_ocr_request
 from server.interactive.results import load_outcome
-from server.interactive.schemas import OcrJson
+from server.interactive.schemas import OcrJson, inline_schema
 from server.interactive.submit import submit
 from server.tasks.uploads import staging_file
 from shared.config import Settings
@@ -50,6 +50,8 @@ def _failure_body(code: str, message: str, task_id: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}, "task_id": task_id}
 
 
+_JSON_SCHEMA = inline_schema(OcrJson)
+_FORM_FIELDS = ("mode", "prompt", "custom_prompt", "dpi", "pages", "stream")
 _REQUEST_BODY = {
     "required": True,
     "content": {
@@ -59,17 +61,11 @@ _REQUEST_BODY = {
                 "required": ["file"],
                 "properties": {
                     "file": {"type": "string", "format": "binary"},
-                    **{
-                        k: v
-                        for k, v in OcrJson.model_json_schema()["properties"].items()
-                        if k in ("mode", "prompt", "custom_prompt", "dpi", "pages", "stream")
-                    },
+                    **{k: v for k, v in _JSON_SCHEMA["properties"].items() if k in _FORM_FIELDS},
                 },
             }
         },
-        "application/json": {
-            "schema": OcrJson.model_json_schema(ref_template="#/components/schemas/{model}")
-        },
+        "application/json": {"schema": _JSON_SCHEMA},
     },
 }
 

@@ -12,9 +12,8 @@ import anyio.to_thread
 from celery import Celery
 from fastapi import Request
 
-from server.events.endpoints import timing_of
 from server.events.state import read_state
-from server.events.watch import watch_task
+from server.events.watch import timing_of, watch_task
 from server.tasks import service
 from shared.config import Settings
 from shared.db.models import Task, TaskStatus

@@ -3,6 +3,8 @@ document as multipart `file`, or JSON `image_base64` or `url`."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.errors import InvalidRequest
@@ -45,3 +47,24 @@ class OcrJson(OcrFields):
         if bool(self.image_base64) == bool(self.url):
             raise InvalidRequest("give exactly one of image_base64 or url", "invalid_source")
         return self
+
+
+def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON schema with its `$defs` put in place, for request bodies documented by
+    hand (`openapi_extra`): a `#/$defs/...` reference would dangle in the OpenAPI document."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                rest = {k: v for k, v in node.items() if k != "$ref"}
+                return {**resolve(definitions[ref.removeprefix("#/$defs/")]), **rest}
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved

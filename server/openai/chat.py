@@ -27,6 +27,7 @@ from server.interactive.inputs import (
 )
 from server.interactive.request import limits_of, validated
 from server.interactive.results import Outcome, load_outcome
+from server.interactive.schemas import inline_schema
 from server.interactive.submit import Document, Submitted, submit
 from server.openai import schemas
 from server.openai.errors import openai_error, openai_error_body
@@ -59,7 +60,7 @@ router = APIRouter(tags=["openai"])
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": schemas.ChatRequest.model_json_schema()}},
+            "content": {"application/json": {"schema": inline_schema(schemas.ChatRequest)}},
         }
     },
     summary="OCR an image or PDF through the OpenAI chat completions API",

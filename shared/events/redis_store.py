@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 import redis
 import redis.asyncio
 
@@ -56,18 +57,39 @@ class RedisEventPublisher:
 
 
 class RedisSubscription:
+    """Reads that fail (Redis restarting) return nothing after their wait: the watch goes on
+    with its task-row checks, which end it when the task ends, and picks the stream up again
+    when Redis is back."""
+
     def __init__(self, client: redis.asyncio.Redis, task_id: str) -> None:
         self.client = client
         self.key = stream_key(task_id)
+        self.task_id = task_id
+        self.failing = False
+
+    def _failed(self, exc: Exception) -> None:
+        if not self.failing:
+            log.warning("task.events.read_failed", task_id=self.task_id, error=str(exc))
+        self.failing = True
 
     async def latest(self) -> str:
-        entries = await self.client.xrevrange(self.key, count=1)
+        try:
+            entries = await self.client.xrevrange(self.key, count=1)
+        except redis.RedisError as exc:
+            self._failed(exc)
+            return BEFORE_ALL
         return str(entries[0][0]) if entries else BEFORE_ALL
 
     async def read(self, after: str, wait_s: float) -> list[StoredEvent]:
         block = int(wait_s * 1000)
-        # Redis reads BLOCK 0 as "forever": no wait means no BLOCK argument at all
-        answer: Any = await self.client.xread({self.key: after}, count=READ_BATCH, block=block or None)
+        try:
+            # Redis reads BLOCK 0 as "forever": no wait means no BLOCK argument at all
+            answer: Any = await self.client.xread({self.key: after}, count=READ_BATCH, block=block or None)
+        except redis.RedisError as exc:
+            self._failed(exc)
+            await anyio.sleep(wait_s)
+            return []
+        self.failing = False
         events = []
         for _key, entries in answer or []:
             for entry_id, fields in entries:

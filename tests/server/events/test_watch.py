@@ -139,3 +139,13 @@ def test_a_reconnecting_watcher_resumes_after_its_last_event_id(settings: Settin
 
 def test_another_owners_task_shows_nothing(settings: Settings) -> None:
     assert follow(settings, DbEventFeed(settings.database_url), owner="mallory") == []
+
+
+def test_with_redis_down_the_rows_still_carry_the_stream_to_its_end(settings: Settings) -> None:
+    def succeeded() -> None:
+        with session_scope(settings.database_url) as session:
+            session.execute(update(Task).where(Task.id == TASK).values(status=TaskStatus.succeeded))
+
+    threading.Timer(0.3, succeeded).start()
+    seen = follow(settings, RedisEventFeed("redis://127.0.0.1:1/0"))
+    assert [e["status"] for e in seen] == ["running", "succeeded"]

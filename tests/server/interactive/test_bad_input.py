@@ -5,6 +5,8 @@ outlives the request's time limit is answered 504 and keeps its place in the que
 from __future__ import annotations
 
 import base64
+import json
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -260,3 +262,17 @@ def test_a_malformed_last_event_id_is_refused(stack: Stack) -> None:
     refused = stack.api.get(f"/v1/tasks/{task_id}/events", headers={"Last-Event-ID": "1700000000000-0"})
     assert_error(refused, 400, "invalid_last_event_id")
     stack.api.delete(f"/v1/tasks/{task_id}")
+
+
+def test_the_routes_are_documented_without_dangling_references(stack: Stack) -> None:
+    schema = stack.api.get("/openapi.json").json()
+    for path in ("/v1/ocr", "/v1/chat/completions", "/v1/models", "/v1/tasks/{task_id}/events"):
+        assert path in schema["paths"], path
+    body = schema["paths"]["/v1/ocr"]["post"]["requestBody"]["content"]
+    assert set(body) == {"multipart/form-data", "application/json"}
+    assert body["application/json"]["schema"]["properties"]["mode"]["enum"][-1] == "gundam"
+    text = json.dumps(schema)
+    defined = set(schema["components"]["schemas"])
+    for ref in re.findall(r'"\$ref": "([^"]+)"', text):
+        assert ref.startswith("#/components/schemas/"), ref
+        assert ref.rsplit("/", 1)[1] in defined, ref
