@@ -8,7 +8,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from celery import Celery
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
@@ -16,7 +15,7 @@ from server.deps import CallerDep, CeleryDep, SettingsDep, StorageDep
 from server.errors import error_json, responses
 from server.events import sse
 from server.events.deps import EventFeedDep, EventPublisherDep
-from server.interactive.follow import ClientGone, TimedOut, cancel_abandoned, follow_task
+from server.interactive.follow import ClientGone, TimedOut, Waiting
 from server.interactive.request import read_ocr_request
 from server.interactive.results import load_outcome
 from server.interactive.schemas import OcrJson, inline_schema
@@ -24,8 +23,6 @@ from server.interactive.submit import submit
 from server.tasks.uploads import staging_file
 from shared.config import Settings
 from shared.errors import OcrpError
-from shared.events import EventFeed, EventPublisher, TaskEvent
-from shared.storage import Storage
 
 router = APIRouter(tags=["interactive"])
 
@@ -96,40 +93,27 @@ async def ocr(
     with staging_file() as path:
         fields, document = await read_ocr_request(request, settings, path)
         submitted = await submit(settings, storage, celery, caller.owner, fields.options(), document)
-    waiter = _Waiter(request, settings, storage, celery, feed, publisher, caller.owner, submitted.task_id)
+    waiter = _Waiter(
+        Waiting(request, settings, storage, celery, feed, publisher, caller.owner, submitted.task_id)
+    )
     if fields.stream:
         return StreamingResponse(waiter.stream(), media_type=sse.MEDIA_TYPE, headers=sse.HEADERS)
     return await waiter.answer()
 
 
 class _Waiter:
-    def __init__(
-        self,
-        request: Request,
-        settings: Settings,
-        storage: Storage,
-        celery: Celery,
-        feed: EventFeed,
-        publisher: EventPublisher,
-        owner: str,
-        task_id: str,
-    ) -> None:
-        self.request, self.settings, self.storage, self.celery = request, settings, storage, celery
-        self.feed, self.publisher, self.owner, self.task_id = feed, publisher, owner, task_id
-        self.deadline = time.monotonic() + settings.interactive_timeout_s
+    """`/v1/ocr`'s answer: the result once the task ends, or its events as they come."""
 
-    def _events(self) -> AsyncIterator[TaskEvent | None]:
-        return follow_task(self.request, self.settings, self.feed, self.owner, self.task_id, self.deadline)
-
-    async def _abandon(self) -> None:
-        await cancel_abandoned(self.settings, self.storage, self.celery, self.publisher, self.task_id)
+    def __init__(self, waiting: Waiting) -> None:
+        self.waiting = waiting
+        self.settings, self.storage, self.task_id = waiting.settings, waiting.storage, waiting.task_id
 
     async def answer(self) -> Response:
         try:
-            async for _event in self._events():
+            async for _event in self.waiting.events():
                 pass
         except ClientGone:
-            await self._abandon()
+            await self.waiting.abandon()
             return Response(status_code=CLIENT_CLOSED)
         except TimedOut:
             return timeout_response(self.settings, self.task_id)
@@ -145,7 +129,7 @@ class _Waiter:
             yield sse.retry()
             last_write = time.monotonic()
             try:
-                async for event in self._events():
+                async for event in self.waiting.events():
                     if event is not None:
                         yield sse.frame(event.encode(), event.type.value)
                         last_write = time.monotonic()
@@ -167,7 +151,7 @@ class _Waiter:
             return
         finally:
             if not settled:
-                await self._abandon()
+                await self.waiting.abandon()
 
     async def _final_frame(self) -> str:
         try:

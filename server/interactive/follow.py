@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 
 import anyio
 import anyio.to_thread
@@ -90,3 +91,27 @@ async def cancel_abandoned(
             await anyio.to_thread.run_sync(_cancel, settings, storage, celery, publisher, task_id)
         except Exception:
             log.exception("interactive.cancel_failed", task_id=task_id)
+
+
+@dataclass
+class Waiting:
+    """One request waiting on its task: what it follows, until when, and how it gives up."""
+
+    request: Request
+    settings: Settings
+    storage: Storage
+    celery: Celery
+    feed: EventFeed
+    publisher: EventPublisher
+    owner: str
+    task_id: str
+    deadline: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.deadline = time.monotonic() + self.settings.interactive_timeout_s
+
+    def events(self) -> AsyncIterator[TaskEvent | None]:
+        return follow_task(self.request, self.settings, self.feed, self.owner, self.task_id, self.deadline)
+
+    async def abandon(self) -> None:
+        await cancel_abandoned(self.settings, self.storage, self.celery, self.publisher, self.task_id)

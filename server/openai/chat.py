@@ -8,7 +8,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from celery import Celery
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
@@ -17,7 +16,7 @@ from server.errors import responses
 from server.events import sse
 from server.events.deps import EventFeedDep, EventPublisherDep
 from server.interactive.endpoints import CLIENT_CLOSED, NO_RETRY, timeout_message
-from server.interactive.follow import ClientGone, TimedOut, cancel_abandoned, follow_task
+from server.interactive.follow import ClientGone, TimedOut, Waiting
 from server.interactive.inputs import (
     decode_data_url,
     inline_body_limit,
@@ -39,9 +38,8 @@ from server.tasks.uploads import staging_file
 from shared import heartbeats
 from shared.config import Settings
 from shared.errors import InvalidRequest, NotFound, OcrpError
-from shared.events import EventFeed, EventPublisher, EventType, TaskEvent
+from shared.events import EventType, TaskEvent
 from shared.options import Mode, PromptPreset, TaskOptions
-from shared.storage import Storage
 from shared.urls import check_url, parse_allowlist
 
 router = APIRouter(tags=["openai"])
@@ -88,9 +86,8 @@ async def chat_completions(
             submitted = await submit(settings, storage, celery, caller.owner, options, document)
     except ChatInputError as exc:
         return openai_error(exc.status, exc.code, exc.message, exc.param)
-    completion = _Completion(
-        request, settings, storage, celery, feed, publisher, caller.owner, body, options, submitted
-    )
+    waiting = Waiting(request, settings, storage, celery, feed, publisher, caller.owner, submitted.task_id)
+    completion = _Completion(waiting, body, options, submitted)
     if body.stream:
         return StreamingResponse(completion.stream(), media_type=sse.MEDIA_TYPE, headers=completion.headers)
     return await completion.answer()
@@ -127,34 +124,18 @@ async def _document(settings: Settings, chat: ChatInput, path: str) -> Document:
 
 
 class _Completion:
+    """The chat answer: a `chat.completion` once the task ends, or chunks as it is read."""
+
     def __init__(
-        self,
-        request: Request,
-        settings: Settings,
-        storage: Storage,
-        celery: Celery,
-        feed: EventFeed,
-        publisher: EventPublisher,
-        owner: str,
-        body: schemas.ChatRequest,
-        options: TaskOptions,
-        submitted: Submitted,
+        self, waiting: Waiting, body: schemas.ChatRequest, options: TaskOptions, submitted: Submitted
     ) -> None:
-        self.request, self.settings, self.storage, self.celery = request, settings, storage, celery
-        self.feed, self.publisher, self.owner, self.body = feed, publisher, owner, body
+        self.waiting, self.body = waiting, body
+        self.settings, self.storage, self.task_id = waiting.settings, waiting.storage, waiting.task_id
         self.prompt = options.prompt_text()
-        self.task_id = submitted.task_id
         self.pages = submitted.pages
         self.id = f"chatcmpl-{self.task_id}"
         self.created = int(time.time())
-        self.deadline = time.monotonic() + settings.interactive_timeout_s
         self.headers = {**sse.HEADERS, "x-ocrp-task-id": self.task_id}
-
-    def _events(self) -> AsyncIterator[TaskEvent | None]:
-        return follow_task(self.request, self.settings, self.feed, self.owner, self.task_id, self.deadline)
-
-    async def _abandon(self) -> None:
-        await cancel_abandoned(self.settings, self.storage, self.celery, self.publisher, self.task_id)
 
     def _timeout(self) -> tuple[int, dict[str, Any]]:
         body = openai_error_body(504, "ocr_timeout", timeout_message(self.settings, self.task_id))
@@ -173,10 +154,10 @@ class _Completion:
 
     async def answer(self) -> Response:
         try:
-            async for _event in self._events():
+            async for _event in self.waiting.events():
                 pass
         except ClientGone:
-            await self._abandon()
+            await self.waiting.abandon()
             return Response(status_code=CLIENT_CLOSED)
         except TimedOut:
             status, error = self._timeout()
@@ -210,7 +191,7 @@ class _Completion:
             yield self._chunk({"role": "assistant", "content": ""})
             last_write = time.monotonic()
             try:
-                async for event in self._events():
+                async for event in self.waiting.events():
                     text = _text_of(pages, event) if event is not None else ""
                     if text:
                         yield self._chunk({"content": text})
@@ -230,7 +211,7 @@ class _Completion:
             return
         finally:
             if not settled:
-                await self._abandon()
+                await self.waiting.abandon()
 
     async def _ending(self, pages: OrderedPages) -> AsyncIterator[str]:
         try:
