@@ -65,7 +65,9 @@ def _check_stream(events: list[Sse], task_id: str, texts: dict[int, str]) -> Non
         assert position[("delta", page)] < position[("page", page)] < len(events) - 1
         assert data[position[("page", page)]]["status"] == "succeeded"
     done = [d["progress"]["pages_done"] for e, d in zip(events, data, strict=True) if e.event == "page"]
-    assert done == [1, 2]
+    # counted from the task row when each page event goes out: pages finishing together can
+    # both show 2
+    assert done in ([1, 2], [2, 2])
     assert "Alpha page one" in texts[1]
     assert "Beta page two" in texts[2]
 
