@@ -20,6 +20,7 @@ GROUP_TITLES = {
     "observability": "Observability (metrics, heartbeats, dashboard)",
     "webhooks": "Webhooks",
     "batches": "Batch backfills",
+    "interactive": "Interactive OCR and live events",
 }
 
 CLIENT_VARIABLES = [

@@ -183,6 +183,16 @@ class TaskStore:
             flag = session.scalar(select(Task.cancel_requested).where(Task.id == task_id))
             return bool(flag) if flag is not None else True
 
+    def progress(self, task_id: str) -> tuple[int, int | None, int, int]:
+        """(pages done, pages total, pages failed, pages truncated) as the row counts them."""
+        with self._session() as session:
+            row = session.execute(
+                select(Task.pages_done, Task.pages_total, Task.pages_failed, Task.pages_truncated).where(
+                    Task.id == task_id
+                )
+            ).one_or_none()
+            return (row[0], row[1], row[2], row[3]) if row else (0, None, 0, 0)
+
     def page_rows(self, task_id: str) -> list[tuple[int, str]]:
         with self._session() as session:
             rows = session.execute(

@@ -9,6 +9,7 @@ from shared.db.models.batches import (
     ItemState,
     ItemStatus,
 )
+from shared.db.models.events import TaskEventRow
 from shared.db.models.ops import QueueSample, WorkerHeartbeat
 from shared.db.models.tasks import (
     TERMINAL_STATUSES,
@@ -43,6 +44,7 @@ __all__ = [
     "QueueSample",
     "SourceKind",
     "Task",
+    "TaskEventRow",
     "TaskStatus",
     "WebhookAttempt",
     "WebhookDelivery",
