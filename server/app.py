@@ -13,7 +13,12 @@ from server.auth.gate import UploadAuthGate
 from server.auth.ratelimit import make_rate_limiter
 from server.batches import endpoints as batch_endpoints
 from server.errors import install_error_handlers, responses
+from server.events import endpoints as event_endpoints
+from server.interactive import endpoints as interactive_endpoints
 from server.limits import BodyLimit
+from server.openai import chat as openai_chat
+from server.openai import models as openai_models
+from server.openai.errors import OpenAIErrorShape
 from server.ops import endpoints as ops_endpoints
 from server.ops.exposition import metrics_registry
 from server.ops.http_metrics import HttpMetricsMiddleware
@@ -21,6 +26,7 @@ from server.tasks import endpoints as task_endpoints
 from server.tasks import results as task_results
 from server.webhooks import endpoints as webhook_endpoints
 from shared.config import Settings, get_settings
+from shared.events import make_event_feed, make_event_publisher
 from shared.logs import configure_logging, get_logger
 from shared.queue import make_celery
 from shared.storage import make_storage
@@ -40,9 +46,14 @@ Every `/v1` route needs an API key: `Authorization: Bearer ocrp_...` (`ocrp keys
 def upload_limits(settings: Settings) -> dict[str, int]:
     """The routes that take documents, with their body limits; every other route takes small
     JSON bodies. These routes are also authenticated before their body is read."""
+    document = settings.max_upload_bytes + UPLOAD_OVERHEAD_BYTES
     return {
-        "/v1/tasks/upload": settings.max_upload_bytes + UPLOAD_OVERHEAD_BYTES,
+        "/v1/tasks/upload": document,
         "/v1/batches/upload": settings.batch_max_upload_bytes + UPLOAD_OVERHEAD_BYTES,
+        # these two also cap inline (base64, data: URL) documents themselves
+        # (OCR_INTERACTIVE_MAX_INLINE_BYTES)
+        "/v1/ocr": document,
+        "/v1/chat/completions": document,
     }
 
 
@@ -62,6 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.storage = make_storage(settings)
     app.state.celery = make_celery(settings)
     app.state.metrics_registry = metrics_registry(settings, app.state.celery)
+    app.state.event_feed = make_event_feed(settings)
+    app.state.event_publisher = make_event_publisher(settings)
     app.state.rate_limiter = make_rate_limiter(settings)
     if not settings.auth_enabled:
         log.warning(
@@ -74,17 +87,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, default_limit=settings.max_json_body_bytes, upload_limits=limits)
     # an anonymous upload is refused before a byte of its body is read
     app.add_middleware(UploadAuthGate, state=app.state, upload_paths=tuple(limits))
+    # outside the gate, so that its refusals get the OpenAI shape on those routes too
+    app.add_middleware(OpenAIErrorShape)
     # outermost, so that requests refused by the body limit or the gate are counted too
     app.add_middleware(HttpMetricsMiddleware)
     app.include_router(health.router)
-    include_authenticated(app, task_endpoints.upload_router)
-    include_authenticated(app, task_endpoints.router)
-    include_authenticated(app, task_results.router)
-    include_authenticated(app, admin_endpoints.router)
-    include_authenticated(app, ops_endpoints.router)
-    include_authenticated(app, webhook_endpoints.router)
-    include_authenticated(app, batch_endpoints.upload_router)
-    include_authenticated(app, batch_endpoints.router)
+    for router in (
+        task_endpoints.upload_router,
+        task_endpoints.router,
+        task_results.router,
+        admin_endpoints.router,
+        ops_endpoints.router,
+        webhook_endpoints.router,
+        batch_endpoints.upload_router,
+        batch_endpoints.router,
+        event_endpoints.router,
+        interactive_endpoints.router,
+        openai_chat.router,
+        openai_models.router,
+    ):
+        include_authenticated(app, router)
     return app
 
 

@@ -21,6 +21,7 @@ GROUP_TITLES = {
     "webhooks": "Webhooks",
     "batches": "Batch backfills",
     "security": "Security, limits and retention",
+    "interactive": "Interactive OCR and live events",
 }
 
 CLIENT_VARIABLES = [

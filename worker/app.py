@@ -13,6 +13,7 @@ from typing import Any
 from celery import signals
 
 from shared.config import get_settings
+from shared.events.terminal import process_publisher
 from shared.logs import configure_logging, get_logger
 from shared.metrics.pipeline import init_engine_series
 from shared.queue import OCR_QUEUES, TASK_PROCESS, make_celery
@@ -22,6 +23,7 @@ from worker.engines.base import EngineInfo
 from worker.hooks import terminal_hooks
 from worker.ops.exporter import start_metrics_server
 from worker.ops.heartbeat import HeartbeatPublisher, InFlight, WorkerIdentity
+from worker.pipeline.events import PipelineEvents
 from worker.pipeline.job import WorkerContext
 from worker.pipeline.render_child import make_renderer
 from worker.pipeline.store import TaskStore
@@ -63,6 +65,7 @@ def build_context() -> WorkerContext:
         send_retry=_send_retry,
         on_terminal=terminal_hooks(settings, app),
         reuse=ResultReuser(settings.database_url, storage),
+        events=PipelineEvents(process_publisher(settings), settings.events_delta_interval_ms / 1000),
     )
     return ctx
 

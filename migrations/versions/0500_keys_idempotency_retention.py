@@ -1,7 +1,7 @@
 """security: api keys, idempotency keys, dead letters and retention marks on tasks
 
 Revision ID: 0500
-Revises: 0400
+Revises: 0700
 Create Date: 2026-11-22 10:26:36.286172
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0500"
-down_revision = "0400"
+down_revision = "0700"
 branch_labels = None
 depends_on = None
 

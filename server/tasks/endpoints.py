@@ -26,6 +26,7 @@ from server.deps import (
 from server.errors import responses
 from server.idempotency import IdempotencyKeyDep
 from server.quotas import check_quota
+from server.events.deps import EventPublisherDep
 from server.tasks import service
 from server.tasks.schemas import PageList, PageResource, TaskCreate, TaskError, TaskList, TaskResource
 from server.tasks.uploads import stage_upload, staging_file
@@ -34,6 +35,7 @@ from shared.config import Settings
 from shared.db.models import Task, TaskStatus
 from shared.documents.inspect import Limits
 from shared.filenames import safe_filename
+from shared.events.model import status_of
 from shared.options import Mode, PromptPreset, TaskOptions
 from shared.page_ranges import select_pages
 from shared.storage import Storage
@@ -246,6 +248,7 @@ def delete_task(
     storage: StorageDep,
     celery: CeleryDep,
     caller: CallerDep,
+    events: EventPublisherDep,
 ) -> Response:
     task = service.get_task(session, caller.owner, task_id)
     outcome = service.cancel_or_delete(session, storage, task)
@@ -255,6 +258,8 @@ def delete_task(
     pending = record_task_event(session, settings, task) if outcome == "canceled" else PendingDeliveries()
     session.commit()
     pending.send(celery)
+    if outcome == "canceled":  # no worker will: tell the task's live watchers
+        events.publish(status_of(task))
     if outcome == "deleted":
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     code = 200 if outcome == "canceled" else 202

@@ -21,12 +21,14 @@ from shared.clock import utcnow
 from shared.config import Settings
 from shared.db.models import TaskStatus
 from shared.errors import OcrpError
+from shared.events import Progress
 from shared.logs import EventLogger, get_logger
 from shared.options import TaskOptions
 from shared.page_ranges import select_pages
 from shared.storage import Storage, StorageError
 from worker.engines.base import Engine
-from worker.pipeline.pages import DeltaSink, PageJob, PageProcessor, Renderer
+from worker.pipeline.events import PipelineEvents
+from worker.pipeline.pages import PageJob, PageOutcome, PageProcessor, Renderer
 from worker.pipeline.render import release_document
 from worker.pipeline.results import assemble_results
 from worker.pipeline.runner import run_pages
@@ -49,8 +51,9 @@ class WorkerContext:
     worker_name: str
     send_retry: RetrySender
     on_terminal: list[TerminalHook] = field(default_factory=list)
-    on_delta: DeltaSink | None = None
     reuse: ResultReuse | None = None
+    # live events for the task's watchers (SSE, /v1/ocr, chat completions)
+    events: PipelineEvents = field(default_factory=PipelineEvents)
 
 
 def backoff_seconds(attempt: int, base: float = 5.0, cap: float = 300.0) -> float:
@@ -95,6 +98,7 @@ def run_task(ctx: WorkerContext, task_id: str) -> None:
         log.info("task.claim.skipped")
         return
     log.info("task.started", attempt=snapshot.attempts)
+    ctx.events.running(task_id, snapshot.attempts)
     if snapshot.attempts > ctx.settings.task_max_attempts:
         _finish(
             ctx,
@@ -117,6 +121,7 @@ def run_task(ctx: WorkerContext, task_id: str) -> None:
             delay = backoff_seconds(snapshot.attempts)
             log.warning("task.retry", code=exc.code, message=exc.message, delay_s=round(delay, 1))
             ctx.store.requeue(task_id, delay, exc.code, exc.message)
+            ctx.events.requeued(task_id, exc.code, exc.message)
             ctx.send_retry(task_id, snapshot.queue, delay)
         else:
             _finish(
@@ -133,6 +138,7 @@ def run_task(ctx: WorkerContext, task_id: str) -> None:
             delay = backoff_seconds(snapshot.attempts)
             log.warning("task.retry", code="storage_unavailable", message=str(exc), delay_s=round(delay, 1))
             ctx.store.requeue(task_id, delay, "storage_unavailable", str(exc))
+            ctx.events.requeued(task_id, "storage_unavailable", str(exc))
             ctx.send_retry(task_id, snapshot.queue, delay)
         else:
             _finish(
@@ -173,6 +179,7 @@ def _execute(ctx: WorkerContext, log: EventLogger, snapshot: TaskSnapshot, cance
             already = ctx.store.init_pages(snapshot.id, numbers)
             if already:
                 log.info("task.resumed", pages_done=len(already))
+            ctx.events.pages_known(snapshot.id, numbers, len(already))
             job = PageJob(
                 task_id=snapshot.id,
                 path=local.path,
@@ -183,7 +190,15 @@ def _execute(ctx: WorkerContext, log: EventLogger, snapshot: TaskSnapshot, cance
             )
             processor = PageProcessor(ctx.engine, ctx.storage, ctx.store, ctx.render, log)
             todo = [n for n in numbers if n not in already]
-            run_pages(processor, job, todo, cancel, settings.pages_in_flight, ctx.on_delta)
+            run_pages(
+                processor,
+                job,
+                todo,
+                cancel,
+                settings.pages_in_flight,
+                ctx.events.delta_sink(snapshot.id),
+                _page_announcer(ctx, snapshot.id),
+            )
         finally:
             release_document(local.path)
 
@@ -215,6 +230,14 @@ def _execute(ctx: WorkerContext, log: EventLogger, snapshot: TaskSnapshot, cance
         _finish(ctx, log, snapshot.id, TaskStatus.succeeded, result_keys=keys)
 
 
+def _page_announcer(ctx: WorkerContext, task_id: str) -> Callable[[PageOutcome], None]:
+    def announce(outcome: PageOutcome) -> None:
+        done, total, failed, truncated = ctx.store.progress(task_id)
+        ctx.events.page_done(task_id, outcome, Progress(done, total, failed, truncated))
+
+    return announce
+
+
 def _finish(
     ctx: WorkerContext,
     log: EventLogger,
@@ -235,6 +258,7 @@ def _finish(
         engine=ctx.engine.info.name,
         dead_letter=dead_letter,
     )
+    ctx.events.ended(task_id)
     if not stored:
         log.info("task.finish.skipped", status=status)
         return

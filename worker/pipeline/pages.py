@@ -47,6 +47,8 @@ class PageOutcome:
     ok: bool
     canceled: bool = False
     truncated: bool = False
+    error_code: str | None = None
+    error_message: str | None = None
 
 
 class PageProcessor:
@@ -141,7 +143,7 @@ class PageProcessor:
             engine_ms=timings.engine_ms,
         )
         self.log.warning("task.page.failed", page=number, code=code, message=message)
-        return PageOutcome(number, ok=False)
+        return PageOutcome(number, ok=False, error_code=code, error_message=message)
 
     def _checkpoint(self, task_id: str, page: LayoutPage, markdown: str, raw: str | None = None) -> None:
         # the engine's raw output is kept beside the page: `ocrp postprocess` and the replay

@@ -10,6 +10,7 @@ from shared.db.models.batches import (
     ItemState,
     ItemStatus,
 )
+from shared.db.models.events import TaskEventRow
 from shared.db.models.idempotency import IdempotencyRecord
 from shared.db.models.ops import QueueSample, WorkerHeartbeat
 from shared.db.models.tasks import (
@@ -47,6 +48,7 @@ __all__ = [
     "QueueSample",
     "SourceKind",
     "Task",
+    "TaskEventRow",
     "TaskStatus",
     "WebhookAttempt",
     "WebhookDelivery",
