@@ -24,9 +24,9 @@ from server.deps import (
     SubmitOrAdminDep,
 )
 from server.errors import responses
+from server.events.deps import EventPublisherDep
 from server.idempotency import IdempotencyKeyDep
 from server.quotas import check_quota
-from server.events.deps import EventPublisherDep
 from server.tasks import service
 from server.tasks.schemas import PageList, PageResource, TaskCreate, TaskError, TaskList, TaskResource
 from server.tasks.uploads import stage_upload, staging_file
@@ -34,8 +34,8 @@ from shared.clock import utcnow
 from shared.config import Settings
 from shared.db.models import Task, TaskStatus
 from shared.documents.inspect import Limits
-from shared.filenames import safe_filename
 from shared.events.model import status_of
+from shared.filenames import safe_filename
 from shared.options import Mode, PromptPreset, TaskOptions
 from shared.page_ranges import select_pages
 from shared.storage import Storage
