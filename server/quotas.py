@@ -1,7 +1,7 @@
 """Per-owner quotas on work waiting or under way: queued tasks, and pages of queued and running
-tasks, submitted directly (`POST /v1/tasks`, `/v1/tasks/upload`). Checked before work is
-accepted (and again once an upload's page count is known); the answer is 429 `quota_exceeded`
-with a Retry-After, since the quota frees up as work finishes.
+tasks, submitted directly (`POST /v1/tasks`, `/v1/tasks/upload`, `/v1/ocr`, chat completions).
+Checked before work is accepted (and again once an upload's page count is known); the answer is
+429 `quota_exceeded` with a Retry-After, since the quota frees up as work finishes.
 
 Tasks of batches are not counted: a backfill feeds its tasks in at its own pace, bounded per
 batch and per owner (OCR_BATCH_MAX_IN_FLIGHT, OCR_BATCH_OWNER_MAX_IN_FLIGHT), and must not lock

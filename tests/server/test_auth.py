@@ -228,3 +228,16 @@ def test_metrics_are_open_unless_the_operator_closes_them(tmp_path: Path) -> Non
         assert open_stack.client(None).get("/metrics").status_code == 200
     finally:
         open_stack.close()
+
+
+def test_the_openai_routes_refuse_a_missing_key_in_the_sdks_error_shape(embedded_stack: Stack) -> None:
+    anonymous = embedded_stack.client(None)
+    for response in (
+        anonymous.post("/v1/chat/completions", json={"model": "ocrp", "messages": []}),
+        anonymous.get("/v1/models"),
+    ):
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "unauthorized"
+        assert response.json()["error"]["type"] == "authentication_error"
+    assert anonymous.post("/v1/ocr", json={"url": "http://example.com/a.pdf"}).status_code == 401
+    assert embedded_stack.api.get("/v1/models").status_code == 200

@@ -113,7 +113,8 @@ def test_ocr_refuses_bodies_it_cannot_read(stack: Stack) -> None:
 @pytest.mark.usefixtures("no_new_task")
 def test_an_inline_document_over_the_cap_is_refused(stack: Stack) -> None:
     small = stack.settings.model_copy(update={"interactive_max_inline_bytes": 1000})
-    with TestClient(create_app(small), raise_server_exceptions=False) as client:
+    key = {"Authorization": f"Bearer {stack.api_key}"}
+    with TestClient(create_app(small), raise_server_exceptions=False, headers=key) as client:
         big = base64.b64encode(text_pdf(["x" * 40] * 10)).decode()
         assert_error(client.post("/v1/ocr", json={"image_base64": big}), 413, "payload_too_large")
         url = f"data:application/pdf;base64,{big}"
