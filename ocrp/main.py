@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ocrp.commands import admin, client, services
+from ocrp.commands import admin, client, postprocess, services
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -13,7 +13,7 @@ def cli() -> None:
     """Asynchronous OCR platform: DeepSeek-OCR on vLLM, Tesseract on the CPU."""
 
 
-for command in (*services.COMMANDS, *client.COMMANDS, *admin.COMMANDS):
+for command in (*services.COMMANDS, *client.COMMANDS, *admin.COMMANDS, *postprocess.COMMANDS):
     cli.add_command(command)
 
 if __name__ == "__main__":

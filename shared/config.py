@@ -26,6 +26,7 @@ class StorageBackend(StrEnum):
 class EngineName(StrEnum):
     tesseract = "tesseract"
     deepseek = "deepseek"
+    replay = "replay"
 
 
 def setting(default: Any, description: str, group: str, **kwargs: Any) -> Any:
@@ -142,7 +143,10 @@ class Settings(BaseSettings):
 
     # --- worker --------------------------------------------------------------------------
     engine: EngineName = setting(
-        EngineName.tesseract, "OCR engine of `ocrp worker`: `tesseract` (CPU) or `deepseek` (GPU).", "worker"
+        EngineName.tesseract,
+        "OCR engine of `ocrp worker`: `tesseract` (CPU), `deepseek` (GPU) or `replay` (recorded "
+        "DeepSeek-OCR outputs, for tests and debugging).",
+        "worker",
     )
     worker_concurrency: int = setting(
         2,
@@ -169,6 +173,14 @@ class Settings(BaseSettings):
     sweep_interval_s: float = setting(30.0, "Period of the maintenance sweep (Celery beat).", "worker")
     task_max_attempts: int = setting(3, "Attempts before a task is moved to the dead-letter state.", "worker")
     tesseract_lang: str = setting("eng", "Tesseract language(s), e.g. `eng+deu`.", "worker")
+
+    # --- replay engine (issue: GPU worker) -----------------------------------------------
+    replay_dir: Path | None = setting(
+        None,
+        "Folder of recorded DeepSeek-OCR raw outputs that the `replay` engine plays back through "
+        "the grounding parser: `page-{n}.txt` for page n, else `page.txt` for any page.",
+        "replay",
+    )
 
     # --- webhooks (issue: webhook callbacks) ---------------------------------------------
 

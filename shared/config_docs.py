@@ -16,6 +16,7 @@ GROUP_TITLES = {
     "api": "API",
     "documents": "Documents and inputs",
     "worker": "Worker",
+    "replay": "Replay engine",
 }
 
 CLIENT_VARIABLES = [

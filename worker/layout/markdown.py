@@ -7,7 +7,9 @@ from collections.abc import Iterable
 
 from shared.layout import Block, LayoutPage
 
-_DISPLAY_MATH = re.compile(r"^\s*(\\\[|\$\$|\\begin\{)")
+# Text that is display math on its own; anything else (bare LaTeX, `aligned`, `cases`...) is
+# wrapped in $$ so that markdown renderers show it as a formula.
+_DISPLAY_MATH = re.compile(r"^\s*(\\\[|\$\$|\\begin\{(equation|align|gather|multline|eqnarray|flalign)\*?\})")
 
 
 def block_markdown(block: Block) -> str:
