@@ -17,6 +17,7 @@ GROUP_TITLES = {
     "documents": "Documents and inputs",
     "worker": "Worker",
     "replay": "Replay engine",
+    "deepseek": "GPU engine (DeepSeek-OCR on vLLM)",
 }
 
 CLIENT_VARIABLES = [

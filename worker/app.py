@@ -14,11 +14,13 @@ from celery import signals
 
 from shared.config import get_settings
 from shared.logs import configure_logging, get_logger
-from shared.queue import OCR_QUEUES, TASK_PROCESS, make_celery
+from shared.queue import TASK_PROCESS, is_ocr_queue, make_celery, worker_queues
 from shared.storage import make_storage
+from worker.engines.base import Preparation
 from worker.hooks import terminal_hooks
 from worker.pipeline.job import WorkerContext
 from worker.pipeline.render import render_page
+from worker.pipeline.render_pool import RenderPool
 from worker.pipeline.store import TaskStore
 
 settings = get_settings()
@@ -48,6 +50,19 @@ def build_context() -> WorkerContext:
         send_retry=_send_retry,
         on_terminal=terminal_hooks(settings, app),
     )
+    preparation: Preparation | None = getattr(engine, "preparation", None)
+    if preparation is not None:
+        # render and prepare pages in processes, next to the engine, with a bound on the
+        # pages the worker holds (images and prepared tensors) whatever the documents' size
+        pool = RenderPool(preparation.processes, preparation.factory)
+        pool.warm_up()
+        ctx.render = pool
+        ctx.on_close.append(pool.close)
+        limit = settings.deepseek_max_pages_in_flight or (
+            settings.deepseek_max_num_seqs + 4 * preparation.processes
+        )
+        ctx.page_gate = threading.BoundedSemaphore(limit)
+        log.info("worker.render_pool.ready", processes=preparation.processes, pages_in_flight=limit)
     return ctx
 
 
@@ -69,17 +84,19 @@ def _setup_logging(**_: Any) -> None:
 
 def serves_ocr(queues: list[str]) -> bool:
     """Workers that only deliver webhooks or run maintenance never load an OCR engine."""
-    return any(queue in OCR_QUEUES for queue in queues)
+    return any(is_ocr_queue(queue) for queue in queues)
 
 
 @signals.worker_init.connect
 def _load_engine(**_: Any) -> None:
     # load the engine before the first task arrives, so that a broken model fails the start
-    if serves_ocr(settings.queue_list):
+    if serves_ocr(worker_queues(settings)):
         get_context()
 
 
 @signals.worker_shutdown.connect
 def _close_engine(**_: Any) -> None:
     if _context is not None:
+        for close in _context.on_close:
+            close()
         _context.engine.close()

@@ -60,6 +60,7 @@ async def upload_task(
     spec = service.NewTask(
         owner=caller.owner,
         options=options,
+        queue=service.queue_for(options, settings),
         webhook_url=service.validate_webhook_url(webhook_url, settings),
         filename=safe_filename(file.filename),
     )
@@ -87,9 +88,11 @@ def create_task(
     celery: CeleryDep,
     caller: CallerDep,
 ) -> JSONResponse:
+    options = service.validate_options(body.options(), settings)
     spec = service.NewTask(
         owner=caller.owner,
-        options=service.validate_options(body.options(), settings),
+        options=options,
+        queue=service.queue_for(options, settings),
         webhook_url=service.validate_webhook_url(body.webhook_url, settings),
         filename=safe_filename(body.filename) if body.filename else None,
     )

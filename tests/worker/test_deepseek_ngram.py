@@ -109,7 +109,7 @@ def test_follows_removals_additions_and_moves() -> None:
     def params(entry: tuple[list[int], NGramRule | None]) -> Params:
         return Params(ngram_extra_args(entry[1]) if entry[1] else None)
 
-    for step in range(120):
+    for _ in range(120):
         update = Update(batch_size=len(slots))
         # vLLM's order: remove, then add (into freed slots first), then condense with moves
         if slots and rnd.random() < 0.3:

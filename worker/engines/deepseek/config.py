@@ -12,6 +12,9 @@ from shared.config import Settings
 from worker.engines.deepseek.modes import ModeSpec, mode_spec
 from worker.engines.deepseek.ngram import NGramRule, ngram_extra_args, parse_token_ids
 
+TABLE_CELL_TOKENS = (128821, 128822)  # <td>, </td>: table rows legitimately repeat them
+DEFAULT_NGRAM = NGramRule(30, 90, TABLE_CELL_TOKENS)  # DeepSeek-OCR's own values
+DEFAULT_RETRY_NGRAM = NGramRule(20, 180, TABLE_CELL_TOKENS)
 MOE_CONFIG_DIR = Path(__file__).parent / "moe_configs"
 # named, not imported: the engine-core process imports it (this module must not import vLLM)
 LOGITS_PROCESSOR_FQCN = "worker.engines.deepseek.logits_processor:NoRepeatNGramLogitsProcessor"
@@ -32,8 +35,8 @@ class DeepSeekConfig:
     async_scheduling: bool = True
     tensor_parallel_size: int = 1
     enforce_eager: bool = False
-    ngram: NGramRule | None = NGramRule(30, 90, (128821, 128822))
-    retry_ngram: NGramRule | None = NGramRule(20, 180, (128821, 128822))
+    ngram: NGramRule | None = DEFAULT_NGRAM
+    retry_ngram: NGramRule | None = DEFAULT_RETRY_NGRAM
     tuned_config_dir: str = ""
     prepare_processes: int = 6
     ignore_eos: bool = False  # benchmarks only: every page decodes exactly max_tokens

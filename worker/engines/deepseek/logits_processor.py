@@ -7,6 +7,7 @@ Start the engine with `logits_processors=[FQCN]`; a request opts in through
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 import torch
@@ -17,6 +18,9 @@ from worker.engines.deepseek.ngram import NoRepeatNGramBatch, rule_from_args
 
 if TYPE_CHECKING:
     from vllm.config import VllmConfig
+
+# host time spent in `apply` (the GPU work it queues runs asynchronously), read by benchmarks
+STATS = {"steps": 0, "rows": 0, "seconds": 0.0}
 
 
 class NoRepeatNGramLogitsProcessor(LogitsProcessor):
@@ -34,4 +38,9 @@ class NoRepeatNGramLogitsProcessor(LogitsProcessor):
         self.state.update(batch_update)
 
     def apply(self, logits: torch.Tensor) -> torch.Tensor:
-        return self.state.apply(logits)
+        started = time.perf_counter()
+        logits = self.state.apply(logits)
+        STATS["steps"] += 1
+        STATS["rows"] += logits.shape[0]
+        STATS["seconds"] += time.perf_counter() - started
+        return logits

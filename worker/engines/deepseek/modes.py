@@ -120,9 +120,7 @@ def crop_grid(spec: ModeSpec, width: int, height: int) -> tuple[int, int]:
     return best
 
 
-def apply_mode(
-    spec: ModeSpec, processor: ModuleType | None = None, model: ModuleType | None = None
-) -> None:
+def apply_mode(spec: ModeSpec, processor: ModuleType | None = None, model: ModuleType | None = None) -> None:
     """Make vLLM's DeepSeek-OCR processor and model (in this process) serve `spec`."""
     processor = processor or importlib.import_module(PROCESSOR_MODULE)
     model = model or importlib.import_module(MODEL_MODULE)

@@ -104,7 +104,9 @@ class NoRepeatNGramBatch:
         self._active_dev = torch.zeros(max_rows, dtype=torch.bool, device=self.device)
         # double-buffered staging for the per-step upload (new tokens, lengths), so a buffer
         # is never rewritten while its asynchronous copy may still be pending
-        self._staging = [torch.zeros((2, max_rows), dtype=torch.int64, pin_memory=pin_memory) for _ in range(2)]
+        self._staging = [
+            torch.zeros((2, max_rows), dtype=torch.int64, pin_memory=pin_memory) for _ in range(2)
+        ]
         self._flip = 0
 
     # -- batch bookkeeping (vLLM's order: removed, added, moved) ------------------------
@@ -148,7 +150,15 @@ class NoRepeatNGramBatch:
         self.outputs[index] = None
 
     def _permute(self, to: list[int], frm: list[int]) -> None:
-        for array in (self.active, self.size, self.window, self.whitelist, self.whitelist_len, self.seen, self.fresh):
+        for array in (
+            self.active,
+            self.size,
+            self.window,
+            self.whitelist,
+            self.whitelist_len,
+            self.seen,
+            self.fresh,
+        ):
             array[to] = array[frm]
         picked = [self.outputs[i] for i in frm]
         for i, output in zip(to, picked, strict=True):
