@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import threading
@@ -12,11 +13,61 @@ from typing import Any
 import psutil
 
 A4_DPI = 150  # an A4 page at 150 dpi is 1240 x 1754 pixels, the size the targets are set for
-WORDS = (
-    "the of and to in a is that for it as was with be by on not this are or from at which have an "
-    "invoice total amount date customer order number page section table figure report summary "
-    "result method analysis value system data model process 2024 2025 12.50 340.00 EUR USD Ltd."
-).split()
+WORDS = [
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "a",
+    "is",
+    "that",
+    "for",
+    "it",
+    "as",
+    "was",
+    "with",
+    "be",
+    "by",
+    "on",
+    "not",
+    "this",
+    "are",
+    "or",
+    "from",
+    "at",
+    "which",
+    "have",
+    "an",
+    "invoice",
+    "total",
+    "amount",
+    "date",
+    "customer",
+    "order",
+    "number",
+    "page",
+    "section",
+    "table",
+    "figure",
+    "report",
+    "summary",
+    "result",
+    "method",
+    "analysis",
+    "value",
+    "system",
+    "data",
+    "model",
+    "process",
+    "2024",
+    "2025",
+    "12.50",
+    "340.00",
+    "EUR",
+    "USD",
+    "Ltd.",
+]
 
 
 def make_pdf(path: Path, pages: int, seed: int) -> Path:
@@ -43,7 +94,9 @@ def make_pdf(path: Path, pages: int, seed: int) -> Path:
                 y += rows * 16 + 16
                 table_at = 0
                 continue
-            page.insert_text((50, y), " ".join(rnd.choice(WORDS) for _ in range(rnd.randint(8, 14))), fontsize=10)
+            page.insert_text(
+                (50, y), " ".join(rnd.choice(WORDS) for _ in range(rnd.randint(8, 14))), fontsize=10
+            )
             y += 14 if rnd.random() > 0.12 else 28
     doc.save(path)
     doc.close()
@@ -125,10 +178,8 @@ def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, fl
 def kill_children() -> None:
     """End every process this one started (vLLM's engine core holds our stdout open)."""
     for child in psutil.Process().children(recursive=True):
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             child.kill()
-        except psutil.NoSuchProcess:
-            pass
 
 
 def record(path: Path, row: dict[str, Any]) -> None:

@@ -138,7 +138,9 @@ async def run(args: argparse.Namespace) -> None:
     base = sampling_args(config, config.ngram if args.ngram != "off" else None, prompt_tokens)
 
     async def one(i: int, max_tokens: int) -> int:
-        params = SamplingParams(**{**base, "max_tokens": max_tokens}, output_kind=RequestOutputKind.FINAL_ONLY)
+        params = SamplingParams(
+            **{**base, "max_tokens": max_tokens}, output_kind=RequestOutputKind.FINAL_ONLY
+        )
         tokens = 0
         async for out in llm.generate(page_input(i), params, f"bench-{i}-{uuid.uuid4().hex[:6]}"):
             tokens = len(out.outputs[0].token_ids)

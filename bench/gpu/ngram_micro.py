@@ -43,7 +43,9 @@ def histories(rows: int, length: int, rnd: random.Random) -> list[list[int]]:
         while len(tokens) < length:
             # long verbatim repeats, as a looping page produces
             start = rnd.randrange(len(tokens))
-            tokens += tokens[start : start + rnd.randint(5, 60)] if rnd.random() < 0.5 else [rnd.randrange(50)]
+            tokens += (
+                tokens[start : start + rnd.randint(5, 60)] if rnd.random() < 0.5 else [rnd.randrange(50)]
+            )
         out.append(tokens[:length])
     return out
 

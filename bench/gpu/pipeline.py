@@ -14,6 +14,7 @@ usage (GPU machine): python -m bench.gpu.pipeline --model /tmp/ocr-model --mode 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import shutil
@@ -117,7 +118,7 @@ def wait_ready(log: Path, proc: subprocess.Popen[bytes], timeout: float) -> None
         if proc.poll() is not None:
             raise SystemExit(f"the worker exited ({proc.returncode}); see {log}")
         text = log.read_text(errors="replace") if log.exists() else ""
-        if " ready." in text or "celery@" in text and "ready" in text:
+        if " ready." in text or ("celery@" in text and "ready" in text):
             return
         time.sleep(1)
     raise SystemExit(f"the worker was not ready within {timeout:.0f}s")
@@ -151,14 +152,23 @@ def main() -> None:
     started = time.time()
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "ocrp.main", "worker", "--engine", args.engine, "-c", str(args.concurrency)],
+            [
+                sys.executable,
+                "-m",
+                "ocrp.main",
+                "worker",
+                "--engine",
+                args.engine,
+                "-c",
+                str(args.concurrency),
+            ],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     try:
-        wait_ready(log, proc, 300)
+        wait_ready(log, proc, 150)
         ready_s = time.time() - started
         print(f"worker ready in {ready_s:.0f}s", flush=True)
         cpu0 = cpu_seconds(proc.pid)
@@ -181,7 +191,11 @@ def main() -> None:
         cpu = cpu_delta(cpu0, cpu1)
         by_kind: dict[str, float] = {}
         for name, seconds in cpu.items():
-            kind = "worker" if name == "self" else ("engine_core" if "Engine" in name or "VLLM" in name else name)
+            kind = (
+                "worker"
+                if name == "self"
+                else ("engine_core" if "Engine" in name or "VLLM" in name else name)
+            )
             by_kind[kind] = round(by_kind.get(kind, 0.0) + seconds, 1)
         record(
             Path(args.out),
@@ -216,10 +230,8 @@ def main() -> None:
             proc.wait(timeout=30)
         except (ProcessLookupError, subprocess.TimeoutExpired):
             pass
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 if __name__ == "__main__":

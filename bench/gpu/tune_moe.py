@@ -104,7 +104,8 @@ def main() -> None:
     ray_stand_in()
     bridge_vllm_025()
     spec = importlib.util.spec_from_file_location("benchmark_moe", args.tool)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
 
@@ -124,11 +125,17 @@ def main() -> None:
             print(f"deadline: batch {batch} not tuned", flush=True)
             continue
         t0 = time.time()
-        default_cfg, default_us = worker.benchmark.remote(batch, experts, shard, hidden, topk, dtype, False, False)
-        chosen = worker.tune.remote(batch, experts, shard, hidden, topk, dtype, False, False, space, None, False)
+        _default_cfg, default_us = worker.benchmark.remote(
+            batch, experts, shard, hidden, topk, dtype, False, False
+        )
+        chosen = worker.tune.remote(
+            batch, experts, shard, hidden, topk, dtype, False, False, space, None, False
+        )
         tuned_us = tool.benchmark_config(chosen, batch, experts, shard, hidden, topk, dtype, False, False)
         best[batch] = tool.sort_config(chosen)
-        tool.save_configs(dict(sorted(best.items())), experts, shard, hidden, topk, dtype, False, False, None, args.out)
+        tool.save_configs(
+            dict(sorted(best.items())), experts, shard, hidden, topk, dtype, False, False, None, args.out
+        )
         row = {
             "batch": batch,
             "default_us": round(default_us, 1),

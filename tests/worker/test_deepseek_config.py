@@ -22,13 +22,20 @@ def config(**env: object) -> DeepSeekConfig:
 
 
 def test_settings_become_engine_arguments() -> None:
-    kwargs = engine_kwargs(config(deepseek_mode="base", deepseek_max_num_seqs=384, deepseek_cudagraph_max_size=384))
+    kwargs = engine_kwargs(
+        config(deepseek_mode="base", deepseek_max_num_seqs=384, deepseek_cudagraph_max_size=384)
+    )
     assert kwargs["model"] == kwargs["tokenizer"] == "/models/dsocr"
     assert kwargs["max_num_seqs"] == 384
     assert kwargs["compilation_config"] == {"max_cudagraph_capture_size": 384}
     assert kwargs["enable_prefix_caching"] is False
     assert kwargs["mm_processor_cache_gb"] == 0
-    assert kwargs["mm_processor_kwargs"] == {"base_size": 1024, "image_size": 1024, "crop_mode": False, "max_crops": 6}
+    assert kwargs["mm_processor_kwargs"] == {
+        "base_size": 1024,
+        "image_size": 1024,
+        "crop_mode": False,
+        "max_crops": 6,
+    }
     assert kwargs["logits_processors"] == [LOGITS_PROCESSOR_FQCN]
     assert kwargs["async_scheduling"] is True
 
@@ -59,7 +66,9 @@ def test_the_environment_keeps_the_worker_offline_and_loads_our_moe_configs() ->
     assert env["HF_HUB_OFFLINE"] == "1"
     assert env["TRANSFORMERS_OFFLINE"] == "1"
     assert env["VLLM_TUNED_CONFIG_FOLDER"] == str(MOE_CONFIG_DIR)
-    assert engine_environment(config(deepseek_tuned_config_dir="/tuned"))["VLLM_TUNED_CONFIG_FOLDER"] == "/tuned"
+    assert (
+        engine_environment(config(deepseek_tuned_config_dir="/tuned"))["VLLM_TUNED_CONFIG_FOLDER"] == "/tuned"
+    )
 
 
 def test_sampling_is_greedy_keeps_grounding_tags_and_fits_the_context() -> None:
@@ -68,6 +77,10 @@ def test_sampling_is_greedy_keeps_grounding_tags_and_fits_the_context() -> None:
     assert args["temperature"] == 0.0
     assert args["skip_special_tokens"] is False
     assert args["max_tokens"] == 8192 - 916
-    assert args["extra_args"] == {"ngram_size": 30, "window_size": 90, "whitelist_token_ids": [128821, 128822]}
+    assert args["extra_args"] == {
+        "ngram_size": 30,
+        "window_size": 90,
+        "whitelist_token_ids": [128821, 128822],
+    }
     assert sampling_args(made, None, 100)["extra_args"] is None
     assert sampling_args(config(deepseek_max_tokens=1000), None, 916)["max_tokens"] == 1000

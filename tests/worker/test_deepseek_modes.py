@@ -71,7 +71,12 @@ def stand_ins() -> tuple[types.ModuleType, types.ModuleType]:
 )
 def test_each_mode_asks_the_processor_for_its_sizes(mode: str, base: int, image: int, crop: bool) -> None:
     spec = mode_spec(mode, 2, 6)
-    assert spec.processor_kwargs() == {"base_size": base, "image_size": image, "crop_mode": crop, "max_crops": 6}
+    assert spec.processor_kwargs() == {
+        "base_size": base,
+        "image_size": image,
+        "crop_mode": crop,
+        "max_crops": 6,
+    }
 
 
 def test_crop_limits_are_checked() -> None:
@@ -79,7 +84,7 @@ def test_crop_limits_are_checked() -> None:
         mode_spec("gundam", 3, 2)
     with pytest.raises(ValueError, match="crops"):
         mode_spec("gundam", 2, 10)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="huge"):
         mode_spec("huge")
 
 
@@ -124,10 +129,13 @@ def test_rebinding_an_unknown_default_is_refused() -> None:
 
 def test_the_plugin_applies_the_exported_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     processor, model = stand_ins()
-    monkeypatch.setattr("worker.engines.deepseek.modes.importlib.import_module", lambda name: {
-        "vllm.transformers_utils.processors.deepseek_ocr": processor,
-        "vllm.model_executor.models.deepseek_ocr": model,
-    }[name])
+    monkeypatch.setattr(
+        "worker.engines.deepseek.modes.importlib.import_module",
+        lambda name: {
+            "vllm.transformers_utils.processors.deepseek_ocr": processor,
+            "vllm.model_executor.models.deepseek_ocr": model,
+        }[name],
+    )
     monkeypatch.delenv("OCRP_DEEPSEEK_MODE_SPEC", raising=False)
     vllm_plugin()  # nothing exported: nothing changes
     assert processor.IMAGE_SIZE == 640

@@ -42,7 +42,8 @@ def test_a_page_is_rendered_and_prepared_in_another_process(pool: RenderPool) ->
     import os
 
     page = pool(str(DATA / "book-4p.pdf"), True, 2, 72, LIMITS, options=TaskOptions(mode="base"))
-    assert page.number == 2 and page.dpi == 72
+    assert page.number == 2
+    assert page.dpi == 72
     assert page.prepared["size"] == page.image.size
     assert page.prepared["prompt"] == TaskOptions().prompt_text()
     assert page.prepared["pid"] != os.getpid()
@@ -60,7 +61,9 @@ def test_pages_render_in_parallel(pool: RenderPool) -> None:
     results: list[int] = []
 
     def one(number: int) -> None:
-        results.append(pool(str(DATA / "book-4p.pdf"), True, number, 100, LIMITS, options=TaskOptions()).number)
+        results.append(
+            pool(str(DATA / "book-4p.pdf"), True, number, 100, LIMITS, options=TaskOptions()).number
+        )
 
     threads = [threading.Thread(target=one, args=(n,)) for n in (1, 2, 3, 4)]
     started = time.perf_counter()
@@ -76,6 +79,7 @@ def test_plain_rendering_without_preparation() -> None:
     plain = RenderPool(1)
     try:
         page = plain(str(DATA / "olmo-page-1.pdf"), True, 1, 72, LIMITS, options=TaskOptions())
-        assert page.prepared is None and page.image.size[0] > 0
+        assert page.prepared is None
+        assert page.image.size[0] > 0
     finally:
         plain.close()

@@ -104,8 +104,9 @@ class NoRepeatNGramBatch:
         self._active_dev = torch.zeros(max_rows, dtype=torch.bool, device=self.device)
         # double-buffered staging for the per-step upload (new tokens, lengths), so a buffer
         # is never rewritten while its asynchronous copy may still be pending
+        # (layout: new tokens of the first `rows` slots, then their lengths, contiguous)
         self._staging = [
-            torch.zeros((2, max_rows), dtype=torch.int64, pin_memory=pin_memory) for _ in range(2)
+            torch.zeros(2 * max_rows, dtype=torch.int64, pin_memory=pin_memory) for _ in range(2)
         ]
         self._flip = 0
 
@@ -201,12 +202,12 @@ class NoRepeatNGramBatch:
         rows = self._rows
         staging = self._staging[self._flip]
         self._flip ^= 1
-        staging[0, :rows] = _NO_TOKEN
-        staging[0, torch.from_numpy(idx)] = torch.from_numpy(tokens)
-        staging[1, :rows] = torch.from_numpy(self.seen[:rows])
-        upload = staging[:, :rows].to(self.device, non_blocking=True)
-        new = upload[0]
-        self._length_dev[:rows] = upload[1]
+        staging[:rows] = _NO_TOKEN
+        staging[torch.from_numpy(idx)] = torch.from_numpy(tokens)
+        staging[rows : 2 * rows] = torch.from_numpy(self.seen[:rows])
+        upload = staging[: 2 * rows].to(self.device, non_blocking=True)
+        new = upload[:rows]
+        self._length_dev[:rows] = upload[rows:]
         shifted = torch.cat((self.history[:rows, 1:], new.to(torch.int32).unsqueeze(1)), dim=1)
         self.history[:rows] = torch.where((new >= 0).unsqueeze(1), shifted, self.history[:rows])
 
