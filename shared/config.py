@@ -274,15 +274,17 @@ class Settings(BaseSettings):
         "deepseek",
     )
     deepseek_prepare_processes: int = setting(
-        6,
+        0,
         "Processes that render pages and run DeepSeek-OCR's image preprocessing off the engine's "
-        "critical path (Gundam costs 130-150 ms of CPU per A4 page).",
+        "critical path (Gundam: about 190 ms of CPU per A4 page). 0: the machine's cores minus 4 "
+        "(12 on the 16-core H100 host measured).",
         "deepseek",
     )
     deepseek_max_pages_in_flight: int = setting(
         0,
-        "Pages of all tasks rendered, queued or decoding at once in one GPU worker, which bounds "
-        "its memory. 0: max_num_seqs + 4 × prepare_processes.",
+        "Pages of all tasks held at once by one GPU worker (rendered, prepared, queued in vLLM or "
+        "decoding): bounds its memory, about 28 MB a Gundam page. 0: max_num_seqs + 128. "
+        "Benchmarks of equal-length pages use 2 x max_num_seqs (a whole batch prepared ahead).",
         "deepseek",
     )
     deepseek_bench_ignore_eos: bool = setting(

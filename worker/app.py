@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import socket
 import threading
 from typing import Any
@@ -58,9 +60,7 @@ def build_context() -> WorkerContext:
         pool.warm_up()
         ctx.render = pool
         ctx.on_close.append(pool.close)
-        limit = settings.deepseek_max_pages_in_flight or (
-            settings.deepseek_max_num_seqs + 4 * preparation.processes
-        )
+        limit = settings.deepseek_max_pages_in_flight or settings.deepseek_max_num_seqs + 128
         ctx.page_gate = threading.BoundedSemaphore(limit)
         log.info("worker.render_pool.ready", processes=preparation.processes, pages_in_flight=limit)
     return ctx
@@ -90,8 +90,17 @@ def serves_ocr(queues: list[str]) -> bool:
 @signals.worker_init.connect
 def _load_engine(**_: Any) -> None:
     # load the engine before the first task arrives, so that a broken model fails the start
-    if serves_ocr(worker_queues(settings)):
+    if not serves_ocr(worker_queues(settings)):
+        return
+    try:
         get_context()
+    except Exception:
+        # Celery logs a failing signal handler and goes on to consume: the worker would then
+        # take tasks it cannot run (seen with a GPU whose memory another process held). Exit
+        # instead, before anything is consumed, so that a supervisor sees the failure.
+        log.exception("worker.engine.failed", engine=settings.engine)
+        logging.shutdown()
+        os._exit(3)
 
 
 @signals.worker_shutdown.connect

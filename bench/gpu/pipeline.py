@@ -140,6 +140,9 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     ap.add_argument("--log", required=True)
     args = ap.parse_args()
+    # an outer `timeout` sends SIGTERM: end through `finally`, which stops the worker (it runs in
+    # its own session and would otherwise keep the GPU)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(124))
 
     data = Path(f"/tmp/ocrp-pipeline-{args.mode}")
     shutil.rmtree(data, ignore_errors=True)

@@ -6,8 +6,9 @@ and is not part of ocrp: fetch its text into an ignored folder and pass its path
 only adapts it to run here:
 - it distributes work with Ray, which the GPU image lacks: a local stand-in runs its workers
   in this process, one GPU;
-- its text is newer than vLLM 0.25 in two call sites: `fused_topk` moved out of the fused_moe
-  module and `fused_experts` lost its `inplace`/`allow_deep_gemm` arguments; both are bridged;
+- its text is newer than vLLM 0.25 in three call sites: `fused_topk` moved out of the fused_moe
+  module, `fused_experts` lost its `inplace`/`allow_deep_gemm` arguments and the platform has
+  no `seed_everything`; all three are bridged;
 - it tunes one batch size at a time, most important first (decode batches, then prefill
   chunks), saving after each, so a time box still leaves a usable file;
 - `--space narrow` restricts the tool's 1,920-config grid (each config compiles two Triton
@@ -78,6 +79,21 @@ def bridge_vllm_025() -> None:
     fm.fused_experts = fused_experts
 
 
+class SeededPlatform:
+    """vLLM 0.25's platform, plus the `seed_everything` the tool calls."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def seed_everything(self, seed: int) -> None:
+        from vllm.utils.torch_utils import set_random_seed
+
+        set_random_seed(seed)
+
+
 def narrow(space: list[dict[str, int]]) -> list[dict[str, int]]:
     return [
         c
@@ -108,6 +124,7 @@ def main() -> None:
     assert spec.loader is not None
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
+    tool.current_platform = SeededPlatform(tool.current_platform)
 
     config = tool.get_config(model=args.model, trust_remote_code=False).text_config
     experts, topk = config.n_routed_experts, config.num_experts_per_tok

@@ -53,6 +53,7 @@ def page_image() -> Image.Image:
 
 
 def test_pages_are_recognised_concurrently_and_stream(engine: object) -> None:
+    engine.config = replace(engine.config, retry_ngram=None)  # type: ignore[attr-defined]
     deltas: dict[int, list[str]] = {0: [], 1: [], 2: []}
     results: dict[int, object] = {}
 
@@ -79,6 +80,20 @@ def test_pages_are_recognised_concurrently_and_stream(engine: object) -> None:
         if n:
             assert "".join(deltas[n]) == page.raw_text  # type: ignore[attr-defined]
             assert len(deltas[n]) > 1
+
+
+def test_a_truncated_page_is_retried_with_stronger_ngram_settings(engine: object) -> None:
+    from worker.engines.deepseek.config import DEFAULT_RETRY_NGRAM
+
+    engine.config = replace(engine.config, retry_ngram=DEFAULT_RETRY_NGRAM)  # type: ignore[attr-defined]
+    request = PageRequest(
+        task_id="tsk_retry", page=1, image=page_image(), dpi=150, options=TaskOptions(mode="base")
+    )
+    page = engine.recognize(request)  # type: ignore[attr-defined]
+    # random weights do not end a page within 48 tokens: the first decode hits max_tokens and
+    # the page is decoded again; the second result is the one kept
+    assert page.retried
+    assert page.truncated == (page.output_tokens == 48)
 
 
 def test_cancel_stops_a_page(engine: object) -> None:

@@ -4,6 +4,7 @@ and sampling arguments. Plain data in, plain data out (tested without vLLM)."""
 from __future__ import annotations
 
 import importlib.util
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ class DeepSeekConfig:
     ngram: NGramRule | None = DEFAULT_NGRAM
     retry_ngram: NGramRule | None = DEFAULT_RETRY_NGRAM
     tuned_config_dir: str = ""
-    prepare_processes: int = 6
+    prepare_processes: int = 0  # 0: cores minus 4
     ignore_eos: bool = False  # benchmarks only: every page decodes exactly max_tokens
     seed: int = 0
 
@@ -69,12 +70,17 @@ class DeepSeekConfig:
             ngram=ngram,
             retry_ngram=retry,
             tuned_config_dir=settings.deepseek_tuned_config_dir,
-            prepare_processes=settings.deepseek_prepare_processes,
+            prepare_processes=settings.deepseek_prepare_processes or default_prepare_processes(),
             ignore_eos=settings.deepseek_bench_ignore_eos,
         )
 
     def with_mode(self, spec: ModeSpec) -> DeepSeekConfig:
         return replace(self, spec=spec)
+
+
+def default_prepare_processes() -> int:
+    # leave cores to vLLM's engine core, the worker's own threads and the system
+    return max(2, (os.cpu_count() or 6) - 4)
 
 
 def engine_kwargs(config: DeepSeekConfig) -> dict[str, Any]:

@@ -23,6 +23,7 @@ import os
 import queue
 import signal
 import threading
+import time
 import uuid
 from collections import defaultdict
 from concurrent.futures import CancelledError, Future
@@ -34,7 +35,13 @@ from shared.config import Settings
 from shared.errors import TransientError
 from shared.logs import get_logger
 from worker.engines.base import EngineCanceled, EngineInfo, PageRequest, Preparation, RecognizedPage
-from worker.engines.deepseek.config import DeepSeekConfig, engine_environment, engine_kwargs, sampling_args
+from worker.engines.deepseek.config import (
+    DeepSeekConfig,
+    default_prepare_processes,
+    engine_environment,
+    engine_kwargs,
+    sampling_args,
+)
 from worker.engines.deepseek.gpu import gpu_name
 from worker.engines.deepseek.modes import apply_mode, export_mode, image_tokens
 from worker.engines.deepseek.ngram import NGramRule
@@ -69,11 +76,16 @@ class DeepSeekEngine:
             factory=functools.partial(
                 InputPreparer, config.model_path, config.spec, config.max_model_len, self.environment
             ),
-            processes=config.prepare_processes,
+            processes=config.prepare_processes or default_prepare_processes(),
         )
         self._inflight: dict[str, set[Future[Decoded]]] = defaultdict(set)
         self._lock = threading.Lock()
         self._mode_noted: set[str] = set()
+        # requests in vLLM now, and when the first arrived: the log tells how long the
+        # pipeline took to fill a whole batch
+        self._in_vllm = 0
+        self._first_request_at: float | None = None
+        self._full_logged = False
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="deepseek-engine", daemon=True)
         self._thread.start()
@@ -163,6 +175,7 @@ class DeepSeekEngine:
         )
         with self._lock:
             self._inflight[request.task_id].add(future)
+            self._count_request(+1)
         try:
             if deltas is not None:
                 future.add_done_callback(lambda _: deltas.put(_DONE))
@@ -180,6 +193,7 @@ class DeepSeekEngine:
             raise
         finally:
             with self._lock:
+                self._count_request(-1)
                 futures = self._inflight.get(request.task_id)
                 if futures is not None:
                     futures.discard(future)
@@ -201,6 +215,18 @@ class DeepSeekEngine:
             tokens += len(completion.token_ids)
             finish = completion.finish_reason
         return Decoded("".join(parts), tokens, finish == "stop")
+
+    def _count_request(self, delta: int) -> None:
+        self._in_vllm += delta
+        if self._first_request_at is None:
+            self._first_request_at = time.monotonic()
+        if not self._full_logged and self._in_vllm >= self.config.max_num_seqs:
+            self._full_logged = True
+            log.info(
+                "worker.engine.batch_full",
+                requests=self._in_vllm,
+                seconds_since_first=round(time.monotonic() - self._first_request_at, 1),
+            )
 
     def _note_mode(self, request: PageRequest) -> None:
         asked = str(request.options.mode)
