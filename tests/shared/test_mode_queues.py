@@ -12,7 +12,10 @@ from shared.queue import QUEUE_BATCH, QUEUE_INTERACTIVE, is_ocr_queue, routed_qu
 def test_without_mode_queues_everything_shares_the_queues() -> None:
     settings = Settings()
     assert queue_for(TaskOptions(mode="base"), settings) == QUEUE_INTERACTIVE
-    assert worker_queues(Settings(engine="deepseek", deepseek_mode="base")) == [QUEUE_INTERACTIVE, QUEUE_BATCH]
+    assert worker_queues(Settings(engine="deepseek", deepseek_mode="base")) == [
+        QUEUE_INTERACTIVE,
+        QUEUE_BATCH,
+    ]
 
 
 def test_a_routed_mode_gets_its_own_queues() -> None:
