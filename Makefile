@@ -32,6 +32,7 @@ lint: install-dev
 bench: install-dev
 	$(BIN)/python -m bench.cpu_engine
 	$(BIN)/python -m bench.overhead
+	$(BIN)/python -m bench.backfill_overhead
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

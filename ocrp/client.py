@@ -73,6 +73,28 @@ class Client:
                 raise TimeoutError(f"task {task_id} still {task['status']} after {timeout:.0f}s")
             time.sleep(interval)
 
+    def submit_batch(self, **body: Any) -> dict[str, Any]:
+        payload = {k: v for k, v in body.items() if v is not None}
+        return dict(self._check(self.http.post("/v1/batches", json=payload)).json())
+
+    def upload_batch(self, path: Path, **fields: Any) -> dict[str, Any]:
+        data = {
+            k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in fields.items() if v is not None
+        }
+        with path.open("rb") as handle:
+            response = self.http.post(
+                "/v1/batches/upload", files={"file": (path.name, handle)}, data=data, timeout=None
+            )
+        return dict(self._check(response).json())
+
+    def batch(self, batch_id: str) -> dict[str, Any]:
+        return dict(self._check(self.http.get(f"/v1/batches/{batch_id}")).json())
+
+    def find_batch(self, idempotency_key: str) -> dict[str, Any] | None:
+        response = self._check(self.http.get("/v1/batches", params={"idempotency_key": idempotency_key}))
+        found = response.json()["data"]
+        return dict(found[0]) if found else None
+
     def download(self, path: str, target: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         with self.http.stream("GET", path) as response:

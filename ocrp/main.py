@@ -1,10 +1,10 @@
-"""`ocrp`: run the platform (serve, worker, run) and use it (submit, status, fetch)."""
+"""`ocrp`: run the platform (serve, worker, run) and use it (submit, status, fetch, backfill)."""
 
 from __future__ import annotations
 
 import click
 
-from ocrp.commands import admin, client, postprocess, services
+from ocrp.commands import admin, backfill, client, postprocess, services, webhooks
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -13,7 +13,14 @@ def cli() -> None:
     """Asynchronous OCR platform: DeepSeek-OCR on vLLM, Tesseract on the CPU."""
 
 
-for command in (*services.COMMANDS, *client.COMMANDS, *admin.COMMANDS, *postprocess.COMMANDS):
+for command in (
+    *services.COMMANDS,
+    *client.COMMANDS,
+    *backfill.COMMANDS,
+    *admin.COMMANDS,
+    *postprocess.COMMANDS,
+    *webhooks.COMMANDS,
+):
     cli.add_command(command)
 
 if __name__ == "__main__":

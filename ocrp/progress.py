@@ -1,4 +1,4 @@
-"""Progress bars for long work: one bar a task, advanced by pages."""
+"""Progress bars for long work: one bar a task (advanced by pages), one bar a batch (by documents)."""
 
 from __future__ import annotations
 
@@ -30,3 +30,51 @@ def update_bar(progress: Progress, bar: Any, task: dict[str, Any]) -> None:
     if p["pages_failed"]:
         status += f" ({p['pages_failed']} failed)"
     progress.update(bar, total=total, completed=p["pages_done"], status=status)
+
+
+def batch_progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[docs]} docs"),
+        TextColumn("{task.fields[pages]} pages"),
+        TextColumn("[red]{task.fields[failed]} failed"),
+        TextColumn("{task.fields[rate]}"),
+        TextColumn("ETA {task.fields[eta]}"),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def batch_fields(batch: dict[str, Any]) -> dict[str, Any]:
+    """The bar's numbers from a batch resource (pure, so it is testable without a terminal)."""
+    progress, counts, source = batch["progress"], batch["counts"], batch["source"]
+    total = source["total"]
+    done = progress["documents_done"]
+    known = total if total is not None else max(source["listed"], done)
+    rate = progress["documents_per_min"]
+    eta = _duration(progress["eta_s"]) + ("+" if progress["eta_partial"] and progress["eta_s"] else "")
+    return {
+        "total": known or None,
+        "completed": done,
+        "docs": f"{done}/{known if total is not None else f'{known}+'}",
+        "pages": progress["pages_done"],
+        "failed": counts["failed"],
+        "rate": f"{rate:.1f} docs/min" if rate is not None else "-",
+        "eta": eta if batch["finished_at"] is None else "0:00",
+        "status": batch["status"],
+    }
+
+
+def update_batch_bar(progress: Progress, bar: Any, batch: dict[str, Any]) -> None:
+    progress.update(bar, **batch_fields(batch))

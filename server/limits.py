@@ -2,7 +2,7 @@
 
 A declared `Content-Length` over the limit is answered at once, before any byte is read; a body
 that grows past the limit (chunked uploads, lying headers) is cut off as soon as it does. Both get
-the standard error shape. Upload routes get the upload limit; everything else the JSON limit.
+the standard error shape. Upload routes get their own limit; everything else the JSON limit.
 """
 
 from __future__ import annotations
@@ -21,16 +21,13 @@ class BodyTooLarge(HTTPException):
 
 
 class BodyLimit:
-    def __init__(
-        self, app: ASGIApp, default_limit: int, upload_limit: int, upload_paths: tuple[str, ...]
-    ) -> None:
+    def __init__(self, app: ASGIApp, default_limit: int, upload_limits: dict[str, int]) -> None:
         self.app = app
         self.default_limit = default_limit
-        self.upload_limit = upload_limit
-        self.upload_paths = upload_paths
+        self.upload_limits = upload_limits  # path → limit, for the routes that take documents
 
     def _limit(self, path: str) -> int:
-        return self.upload_limit if path.endswith(self.upload_paths) else self.default_limit
+        return self.upload_limits.get(path.rstrip("/"), self.default_limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

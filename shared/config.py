@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.options import Mode
@@ -183,14 +183,174 @@ class Settings(BaseSettings):
     )
 
     # --- webhooks (issue: webhook callbacks) ---------------------------------------------
+    webhook_secrets: str = setting(
+        "",
+        "Comma-separated Standard Webhooks signing secrets (`whsec_` + base64). Every secret signs "
+        "each request, so during a rotation receivers holding the old or the new one both verify. "
+        "Generate one with `ocrp webhooks new-secret`. Empty: tasks with a `webhook_url` are refused.",
+        "webhooks",
+    )
+    webhook_default_url: str = setting(
+        "",
+        "Where events go when a task or batch names no `webhook_url`. Empty: such events are not sent.",
+        "webhooks",
+    )
+    webhook_timeout_s: float = setting(
+        10.0, "Time limit of one delivery attempt (connect, send, response), in seconds.", "webhooks"
+    )
+    webhook_retry_schedule: str = setting(
+        "5,300,1800,7200,18000,36000,50400,72000,86400",
+        "Seconds to wait before each retry of a failed delivery (Standard Webhooks schedule: 5 s, "
+        "5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h), each with +-20 % jitter. A `Retry-After` "
+        "answer can only lengthen a wait.",
+        "webhooks",
+    )
+    webhook_max_redirects: int = setting(
+        0,
+        "Redirects a delivery follows (the same signed POST to the new location, each hop checked "
+        "against the private-address rules). 0: a redirect is a failed attempt.",
+        "webhooks",
+    )
+    webhook_presigned_urls: bool = setting(
+        True,
+        "Add presigned result URLs (valid `OCR_PRESIGN_EXPIRES_S`) to `task.succeeded` events when "
+        "storage is S3.",
+        "webhooks",
+    )
+    webhook_sweep_interval_s: float = setting(
+        30.0,
+        "Period of the webhook sweep (Celery beat), which sends due deliveries whose message was "
+        "lost, e.g. with a killed webhook worker.",
+        "webhooks",
+    )
 
     # --- batches (issue: batch backfills) ------------------------------------------------
+    batch_max_in_flight: int = setting(
+        200,
+        "Tasks of one batch queued or running at once; expansion creates more only as they finish.",
+        "batches",
+    )
+    batch_owner_max_in_flight: int = setting(
+        1000,
+        "Batch tasks of one owner queued or running at once, across all of the owner's batches.",
+        "batches",
+    )
+    batch_list_page_size: int = setting(
+        200,
+        "Source objects listed per expansion step (S3 keys, URLs or archive members). A page is "
+        "listed only once every listed object has its task, so listing stays a page ahead at most.",
+        "batches",
+    )
+    batch_expand_interval_s: float = setting(
+        2.0, "Pause between two expansion runs of an active batch, in seconds.", "batches"
+    )
+    batch_stalled_after_s: float = setting(
+        60.0,
+        "An active batch whose expansion has not run for this long is re-armed by the periodic "
+        "watchdog (covers expansion messages lost with a killed worker).",
+        "batches",
+    )
+    batch_max_urls: int = setting(1_000_000, "Most URLs one batch may list.", "batches")
+    batch_max_upload_bytes: int = setting(
+        4 * 1024 * 1024 * 1024,
+        "Largest uploaded archive or URL list, in bytes (413).",
+        "batches",
+    )
+    archive_max_members: int = setting(
+        100_000, "Most entries an uploaded archive may hold (422 `archive_too_many_members`).", "batches"
+    )
+    archive_max_uncompressed_bytes: int = setting(
+        20 * 1024 * 1024 * 1024,
+        "Most bytes an archive may expand to, summed over its entries (422 `archive_too_large`).",
+        "batches",
+    )
+    archive_max_ratio: int = setting(
+        100,
+        "Highest compression ratio of an archive entry (or of a compressed tar as a whole) before "
+        "it is refused as a zip bomb (422 `archive_bomb`).",
+        "batches",
+    )
 
     # --- observability (issue: ops dashboard and metrics) --------------------------------
+    worker_heartbeat_s: float = setting(
+        10.0,
+        "How often a worker publishes its heartbeat (engine, model, GPUs, queues, tasks in "
+        "flight) to the database.",
+        "observability",
+    )
+    worker_stale_after_s: float = setting(
+        45.0,
+        "A worker whose last heartbeat is older than this is shown as stale (probably dead).",
+        "observability",
+    )
+    worker_forget_after_s: float = setting(
+        3600.0,
+        "Heartbeats of stale workers are deleted this long after they were last seen.",
+        "observability",
+    )
+    worker_metrics_port: int = setting(
+        9102,
+        "Port of the worker's Prometheus endpoint (page and task histograms, engine tokens, "
+        "webhook outcomes). 0 turns it off.",
+        "observability",
+    )
+    worker_metrics_host: str = setting(
+        "0.0.0.0",  # noqa: S104  (Prometheus scrapes workers from another container)
+        "Address the worker's Prometheus endpoint binds to.",
+        "observability",
+    )
+    ops_sample_interval_s: float = setting(
+        30.0,
+        "Period of the beat task that records queue depths for the dashboard's history.",
+        "observability",
+    )
+    ops_history_s: float = setting(
+        86400.0, "How long queue-depth samples are kept, in seconds.", "observability"
+    )
+    ops_refresh_s: int = setting(10, "Seconds between refreshes of the `/ops` dashboard.", "observability")
 
     # --- security (issue: keys, limits, retention) ---------------------------------------
 
     # --- interactive (issue: SSE, /v1/ocr, chat completions) -----------------------------
+    interactive_timeout_s: float = setting(
+        120.0,
+        "How long `POST /v1/ocr` and `POST /v1/chat/completions` wait for the result. Past it they "
+        "answer 504 `ocr_timeout` with the task id; the task keeps running and can be polled.",
+        "interactive",
+    )
+    interactive_max_inline_bytes: int = setting(
+        20 * 1024 * 1024,
+        "Largest document sent inline (`image_base64`, or a `data:` URL in a chat message), in bytes "
+        "once decoded (413). Inline documents are held in memory; larger ones go by upload or URL.",
+        "interactive",
+    )
+    events_retention_s: float = setting(
+        3600.0,
+        "How long live task events are kept after they are published: a Redis stream expires this "
+        "long after its last event; without Redis the sweep deletes older rows of `task_events`.",
+        "interactive",
+    )
+    events_max_per_task: int = setting(
+        10_000, "Redis only: the events kept per task (the oldest are trimmed).", "interactive"
+    )
+    events_delta_interval_ms: int = setting(
+        100,
+        "Text deltas of a page are sent at most this often (tokens in between are merged). The "
+        "first delta of a page and its last text are sent at once.",
+        "interactive",
+    )
+    events_keepalive_s: float = setting(
+        15.0, "Seconds between keep-alive comments on an idle event stream.", "interactive"
+    )
+    events_poll_s: float = setting(
+        0.25, "Without Redis: how often a live event stream polls the database.", "interactive"
+    )
+    events_row_check_s: float = setting(
+        5.0,
+        "How often a live event stream re-reads the task row, so that it ends even when an event "
+        "was lost (the row is the truth).",
+        "interactive",
+    )
 
     # --- deepseek engine (issue: GPU worker) ---------------------------------------------
     # Defaults and the measurements behind them: docs/gpu-worker.md.
@@ -249,6 +409,13 @@ class Settings(BaseSettings):
     deepseek_async_scheduling: bool = setting(
         True, "Schedule step N+1 on the CPU while the GPU runs step N.", "deepseek"
     )
+    deepseek_stream_interval: int = setting(
+        8,
+        "Tokens per streamed text delta of a page. vLLM's frontend builds one output object per "
+        "page and interval, on one thread shared with every page: at 512 pages, 1 means ~12,000 "
+        "objects a second; 8 keeps deltas ~0.35 s apart (live events merge at 0.1 s anyway).",
+        "deepseek",
+    )
     deepseek_ngram_size: int = setting(
         30, "No-repeat n-gram size (DeepSeek-OCR's value); 0 disables the protection.", "deepseek"
     )
@@ -298,6 +465,25 @@ class Settings(BaseSettings):
         "deepseek",
     )
 
+    @field_validator("webhook_secrets", "webhook_retry_schedule")
+    @classmethod
+    def _check_webhooks(cls, value: str, info: ValidationInfo) -> str:
+        # a malformed secret or schedule must stop the process at start, not fail every delivery
+        from shared.webhooks.schedule import parse_schedule
+        from shared.webhooks.signing import parse_secrets
+
+        if info.field_name == "webhook_secrets":
+            parse_secrets(value)
+        else:
+            parse_schedule(value)
+        return value
+
+    @model_validator(mode="after")
+    def _check_webhook_default(self) -> Settings:
+        if self.webhook_default_url and not self.webhook_secrets.strip():
+            raise ValueError("OCR_WEBHOOK_DEFAULT_URL needs OCR_WEBHOOK_SECRETS to sign its deliveries")
+        return self
+
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:
         if not self.database_url:
@@ -326,6 +512,12 @@ class Settings(BaseSettings):
         if self.broker_url.startswith(("redis://", "rediss://")):
             return self.broker_url
         return None
+
+    @property
+    def webhook_retry_delays(self) -> list[float]:
+        from shared.webhooks.schedule import parse_schedule
+
+        return parse_schedule(self.webhook_retry_schedule)
 
     @property
     def queue_list(self) -> list[str]:

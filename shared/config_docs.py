@@ -17,6 +17,10 @@ GROUP_TITLES = {
     "documents": "Documents and inputs",
     "worker": "Worker",
     "replay": "Replay engine",
+    "observability": "Observability (metrics, heartbeats, dashboard)",
+    "webhooks": "Webhooks",
+    "batches": "Batch backfills",
+    "interactive": "Interactive OCR and live events",
     "deepseek": "GPU engine (DeepSeek-OCR on vLLM)",
 }
 

@@ -21,6 +21,11 @@ ALL_QUEUES = (QUEUE_INTERACTIVE, QUEUE_BATCH, QUEUE_WEBHOOKS, QUEUE_MAINTENANCE)
 
 TASK_PROCESS = "ocr.process"
 TASK_SWEEP = "ocr.sweep"
+TASK_OPS_SAMPLE = "ops.sample"
+TASK_WEBHOOK_DELIVER = "webhooks.deliver"
+TASK_WEBHOOK_SWEEP = "webhooks.sweep"
+TASK_BATCH_EXPAND = "ocr.batch.expand"
+TASK_BATCH_WATCHDOG = "ocr.batch.watchdog"
 
 
 def _transport_options(settings: Settings) -> dict[str, Any]:
@@ -49,8 +54,13 @@ def _transport_options(settings: Settings) -> dict[str, Any]:
 
 def make_celery(settings: Settings) -> Celery:
     app = Celery("ocrp")
+    broker_url = settings.broker_url
+    if settings.embedded_broker:
+        from shared.embedded_broker import SCHEME
+
+        broker_url = f"{SCHEME}://"
     app.conf.update(
-        broker_url=settings.broker_url,
+        broker_url=broker_url,
         broker_transport_options=_transport_options(settings),
         broker_connection_retry_on_startup=True,
         task_serializer="json",
@@ -64,11 +74,26 @@ def make_celery(settings: Settings) -> Celery:
         task_create_missing_queues=True,
         task_routes={
             TASK_SWEEP: {"queue": QUEUE_MAINTENANCE},
+            TASK_OPS_SAMPLE: {"queue": QUEUE_MAINTENANCE},
+            TASK_WEBHOOK_DELIVER: {"queue": QUEUE_WEBHOOKS},
+            # on the webhook queue: whoever delivers webhooks also repairs their schedule
+            TASK_WEBHOOK_SWEEP: {"queue": QUEUE_WEBHOOKS},
+            TASK_BATCH_EXPAND: {"queue": QUEUE_MAINTENANCE},
+            TASK_BATCH_WATCHDOG: {"queue": QUEUE_MAINTENANCE},
         },
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,
         beat_schedule={
             "sweep": {"task": TASK_SWEEP, "schedule": settings.sweep_interval_s},
+            # queue depths for the dashboard's history; expires so that a backlog of samples
+            # never piles up behind a stopped maintenance worker
+            "ops-sample": {
+                "task": TASK_OPS_SAMPLE,
+                "schedule": settings.ops_sample_interval_s,
+                "options": {"expires": settings.ops_sample_interval_s},
+            },
+            "webhooks-sweep": {"task": TASK_WEBHOOK_SWEEP, "schedule": settings.webhook_sweep_interval_s},
+            "batch-watchdog": {"task": TASK_BATCH_WATCHDOG, "schedule": settings.sweep_interval_s},
         },
         timezone="UTC",
     )
@@ -100,6 +125,15 @@ def is_ocr_queue(queue: str) -> bool:
 
 def enqueue_process(app: Celery, task_id: str, queue: str) -> None:
     app.send_task(TASK_PROCESS, args=[task_id], queue=queue)
+
+
+def enqueue_webhook_delivery(app: Celery, delivery_id: str, countdown: float | None = None) -> None:
+    app.send_task(TASK_WEBHOOK_DELIVER, args=[delivery_id], queue=QUEUE_WEBHOOKS, countdown=countdown)
+
+
+def enqueue_expand(app: Celery, batch_id: str, token: str, countdown: float | None = None) -> None:
+    """Wake the expander of a batch; `token` tells the live expansion chain from stale ones."""
+    app.send_task(TASK_BATCH_EXPAND, args=[batch_id, token], queue=QUEUE_MAINTENANCE, countdown=countdown)
 
 
 def queue_depth(app: Celery, queue: str) -> int | None:

@@ -52,17 +52,29 @@ def _allowed(host: str, address: IPAddress, allowlist: Iterable[IPNetwork | str]
     return False
 
 
+class HostNotResolved(InvalidRequest):
+    """The name did not resolve. Refused at submit; a later delivery treats it as transient."""
+
+
 def resolve(host: str, port: int) -> list[IPAddress]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise InvalidRequest(f"the host {host!r} cannot be resolved", "invalid_url") from exc
+    except (socket.gaierror, UnicodeError) as exc:
+        raise HostNotResolved(f"the host {host!r} cannot be resolved", "invalid_url") from exc
     return [ipaddress.ip_address(info[4][0]) for info in infos]
 
 
 def check_url(url: str, allowlist: Iterable[IPNetwork | str] = ()) -> str:
     """Raise InvalidRequest unless `url` is http(s) and every address of its host is public or
     allowlisted. Returns the URL."""
+    allowed_addresses(url, allowlist)
+    return url
+
+
+def allowed_addresses(url: str, allowlist: Iterable[IPNetwork | str] = ()) -> list[IPAddress]:
+    """The addresses `url`'s host resolves to, all checked as `check_url` does. A caller that
+    connects to one of them (instead of resolving again) cannot be turned to a private address
+    by a DNS answer that changed in between."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise InvalidRequest("only http and https URLs are accepted", "invalid_url")
@@ -72,14 +84,15 @@ def check_url(url: str, allowlist: Iterable[IPNetwork | str] = ()) -> str:
         raise InvalidRequest("URLs with credentials are not accepted", "invalid_url")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     allow = list(allowlist)
-    for address in resolve(parts.hostname, port):
+    addresses = resolve(parts.hostname, port)
+    for address in addresses:
         if not _is_public(address) and not _allowed(parts.hostname, address, allow):
             raise InvalidRequest(
                 f"the URL's host resolves to {address}, a private or reserved address; ask the "
                 "operator to allowlist it (OCR_URL_ALLOWLIST) if it is meant to be reachable",
                 "url_not_allowed",
             )
-    return url
+    return addresses
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:

@@ -15,11 +15,17 @@ from typing import Any
 from celery import signals
 
 from shared.config import get_settings
+from shared.events.terminal import process_publisher
 from shared.logs import configure_logging, get_logger
+from shared.metrics.pipeline import init_engine_series
 from shared.queue import TASK_PROCESS, is_ocr_queue, make_celery, worker_queues
 from shared.storage import make_storage
-from worker.engines.base import Preparation
+from worker.batches.reuse import ResultReuser
+from worker.engines.base import EngineInfo, Preparation
 from worker.hooks import terminal_hooks
+from worker.ops.exporter import start_metrics_server
+from worker.ops.heartbeat import HeartbeatPublisher, InFlight, WorkerIdentity
+from worker.pipeline.events import PipelineEvents
 from worker.pipeline.job import WorkerContext
 from worker.pipeline.render import render_page
 from worker.pipeline.render_pool import RenderPool
@@ -27,10 +33,19 @@ from worker.pipeline.store import TaskStore
 
 settings = get_settings()
 app = make_celery(settings)
-app.conf.include = ["worker.tasks.process", "worker.tasks.maintenance"]
+app.conf.include = [
+    "worker.tasks.process",
+    "worker.tasks.maintenance",
+    "worker.tasks.ops",
+    "worker.tasks.webhooks",
+    "worker.tasks.batches",
+]
 
 _context: WorkerContext | None = None
 _context_lock = threading.Lock()
+_in_flight = InFlight()
+_heartbeat: HeartbeatPublisher | None = None
+_metrics_port: int | None = None
 log = get_logger(__name__)
 
 
@@ -42,15 +57,18 @@ def build_context() -> WorkerContext:
     from worker.engines.registry import load_engine
 
     engine = load_engine(settings)
+    storage = make_storage(settings)
     ctx = WorkerContext(
         settings=settings,
         engine=engine,
-        storage=make_storage(settings),
+        storage=storage,
         store=TaskStore(settings.database_url, settings.database_pool_size),
         render=render_page,
         worker_name=f"{socket.gethostname()}:{engine.info.name}",
         send_retry=_send_retry,
         on_terminal=terminal_hooks(settings, app),
+        reuse=ResultReuser(settings.database_url, storage),
+        events=PipelineEvents(process_publisher(settings), settings.events_delta_interval_ms / 1000),
     )
     preparation: Preparation | None = getattr(engine, "preparation", None)
     if preparation is not None:
@@ -89,11 +107,13 @@ def serves_ocr(queues: list[str]) -> bool:
 
 @signals.worker_init.connect
 def _load_engine(**_: Any) -> None:
+    global _metrics_port
+    _metrics_port = start_metrics_server(settings)
     # load the engine before the first task arrives, so that a broken model fails the start
     if not serves_ocr(worker_queues(settings)):
         return
     try:
-        get_context()
+        context = get_context()
     except Exception:
         # Celery logs a failing signal handler and goes on to consume: the worker would then
         # take tasks it cannot run (seen with a GPU whose memory another process held). Exit
@@ -101,10 +121,38 @@ def _load_engine(**_: Any) -> None:
         log.exception("worker.engine.failed", engine=settings.engine)
         logging.shutdown()
         os._exit(3)
+    init_engine_series(context.engine.info.name)
+
+
+def _engine_info() -> EngineInfo | None:
+    return _context.engine.info if _context is not None else None
+
+
+@signals.worker_ready.connect
+def _start_heartbeat(sender: Any = None, **_: Any) -> None:
+    global _heartbeat
+    node = str(getattr(sender, "hostname", None) or socket.gethostname())
+    queues = sorted(app.amqp.queues.consume_from) or settings.queue_list
+    identity = WorkerIdentity.of_this_process(node, settings, queues)
+    _heartbeat = HeartbeatPublisher(settings, identity, _engine_info, _in_flight, _metrics_port)
+    _heartbeat.start()
+    log.info("worker.heartbeat.started", worker=identity.id, node=node, queues=",".join(queues))
+
+
+@signals.task_prerun.connect
+def _task_started(**_: Any) -> None:
+    _in_flight.started()
+
+
+@signals.task_postrun.connect
+def _task_done(**_: Any) -> None:
+    _in_flight.finished()
 
 
 @signals.worker_shutdown.connect
 def _close_engine(**_: Any) -> None:
+    if _heartbeat is not None:
+        _heartbeat.stop()
     if _context is not None:
         for close in _context.on_close:
             close()

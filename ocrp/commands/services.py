@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -35,6 +36,8 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     from shared.config import get_settings
 
     settings = get_settings()
+    if workers > 1:
+        _share_metrics_between_processes(settings.data_dir)
     uvicorn.run(
         "server.app:app_factory",
         factory=True,
@@ -44,6 +47,19 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         log_level=settings.log_level.lower(),
         proxy_headers=True,
     )
+
+
+def _share_metrics_between_processes(data_dir: Path) -> None:
+    """With several uvicorn processes a scrape reaches one of them at random: prometheus-client's
+    multiprocess mode keeps every process's HTTP metrics in files that each one sums up. The
+    folder must be empty at start (stale files would count old processes)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    folder = (data_dir / "metrics-multiproc").resolve()
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
 def check_engine_prerequisites(engine: str) -> None:
@@ -114,7 +130,9 @@ def worker(
         check_engine_prerequisites(settings.engine)
 
     if beat and QUEUE_MAINTENANCE not in queue_list:
-        queue_list.append(QUEUE_MAINTENANCE)
+        # first: maintenance tasks (sweep, batch expansion) are short, and a worker serves its
+        # queues in order, so listed after ocr.batch they would wait out a whole backfill
+        queue_list.insert(0, QUEUE_MAINTENANCE)
     argv = [
         "worker",
         "--pool=threads",
@@ -162,14 +180,17 @@ def run(host: str, port: int, demo_file: Path | None, exit_after_demo: bool) -> 
     """API and worker together on the embedded default (SQLite, local storage, filesystem broker)."""
     from shared.config import get_settings
     from shared.db.migrate import upgrade
+    from shared.queue import QUEUE_WEBHOOKS
 
     _set_env(api_host=host, api_port=port, public_url=f"http://{host}:{port}")
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
     click.echo(f"ocrp: data in {settings.data_dir.resolve()}  (database, broker, storage)")
+    # the one embedded worker also delivers webhooks
+    queues = ",".join(dict.fromkeys([*settings.queue_list, QUEUE_WEBHOOKS]))
     children = [
-        subprocess.Popen([sys.executable, "-m", "ocrp.main", "worker", "--beat"]),
+        subprocess.Popen([sys.executable, "-m", "ocrp.main", "worker", "--beat", "--queues", queues]),
         subprocess.Popen([sys.executable, "-m", "ocrp.main", "serve", "--host", host, "--port", str(port)]),
     ]
     url = f"http://{host}:{port}"

@@ -9,14 +9,18 @@ from fastapi.responses import JSONResponse
 
 from server.deps import CallerDep, CeleryDep, SessionDep, SettingsDep, StorageDep
 from server.errors import responses
+from server.events.deps import EventPublisherDep
 from server.tasks import service
 from server.tasks.schemas import PageList, PageResource, TaskCreate, TaskError, TaskList, TaskResource
 from server.tasks.uploads import safe_filename, stage_upload, staging_file
 from shared.clock import utcnow
 from shared.db.models import Task, TaskStatus
 from shared.documents.inspect import Limits
+from shared.events.model import status_of
 from shared.options import Mode, PromptPreset, TaskOptions
 from shared.page_ranges import select_pages
+from shared.webhooks.emit import PendingDeliveries
+from shared.webhooks.task_events import record_task_event
 
 # The upload route has its own router so that the app can give it the upload size limit.
 upload_router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
@@ -167,11 +171,22 @@ def get_pages(
     summary="Cancel a queued or running task, or delete a finished one",
 )
 def delete_task(
-    task_id: str, session: SessionDep, settings: SettingsDep, storage: StorageDep, caller: CallerDep
+    task_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    storage: StorageDep,
+    celery: CeleryDep,
+    caller: CallerDep,
+    events: EventPublisherDep,
 ) -> Response:
     task = service.get_task(session, caller.owner, task_id)
     outcome = service.cancel_or_delete(session, storage, task)
+    # a queued task is canceled here, not by a worker: its event is recorded with the new state
+    pending = record_task_event(session, settings, task) if outcome == "canceled" else PendingDeliveries()
     session.commit()
+    pending.send(celery)
+    if outcome == "canceled":  # no worker will: tell the task's live watchers
+        events.publish(status_of(task))
     if outcome == "deleted":
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     code = 200 if outcome == "canceled" else 202

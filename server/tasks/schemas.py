@@ -96,6 +96,10 @@ class TaskResource(BaseModel):
     result: ResultLinks | None
     webhook_url: str | None
     cancel_requested: bool
+    batch_id: str | None = Field(description="The batch that created this task, if any.")
+    reused_from: str | None = Field(
+        description="With batch dedupe: the earlier task of identical content whose results were copied."
+    )
 
     @classmethod
     def of(cls, task: Task, base_url: str, now: datetime) -> TaskResource:
@@ -122,6 +126,8 @@ class TaskResource(BaseModel):
             result=_links(task, base_url),
             webhook_url=task.webhook_url,
             cancel_requested=task.cancel_requested,
+            batch_id=task.batch_id,
+            reused_from=task.reused_from,
         )
 
 

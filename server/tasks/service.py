@@ -49,7 +49,14 @@ def queue_for(options: TaskOptions, settings: Settings, queue: str = QUEUE_INTER
 def validate_webhook_url(url: str | None, settings: Settings) -> str | None:
     if not url:
         return None
+    # the URL first: a bad URL is the caller's to fix whatever the server's configuration
     check_url(url, parse_allowlist(settings.url_allowlist))
+    if not settings.webhook_secrets.strip():
+        raise InvalidRequest(
+            "this server cannot sign webhooks: it has no signing secret (the operator sets "
+            "OCR_WEBHOOK_SECRETS; `ocrp webhooks new-secret` makes one); submit without webhook_url",
+            "webhooks_not_configured",
+        )
     return url
 
 

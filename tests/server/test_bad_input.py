@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import glob
 import tempfile
 from pathlib import Path
@@ -17,7 +18,13 @@ BOOK = Path(__file__).resolve().parents[1] / "data" / "book-4p.pdf"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Stack:
-    stack = build_stack("bad-input", tmp_path_factory.mktemp("bad"), max_upload_bytes=150_000, max_pages=3)
+    stack = build_stack(
+        "bad-input",
+        tmp_path_factory.mktemp("bad"),
+        max_upload_bytes=150_000,
+        max_pages=3,
+        webhook_secrets="whsec_" + base64.b64encode(b"k" * 24).decode(),
+    )
     yield stack
     stack.close()
 

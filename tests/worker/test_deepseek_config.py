@@ -38,6 +38,7 @@ def test_settings_become_engine_arguments() -> None:
     }
     assert kwargs["logits_processors"] == [LOGITS_PROCESSOR_FQCN]
     assert kwargs["async_scheduling"] is True
+    assert kwargs["stream_interval"] == 8
 
 
 def test_the_logits_processor_name_points_at_its_class() -> None:

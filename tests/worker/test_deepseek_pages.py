@@ -9,12 +9,12 @@ from pathlib import Path
 import jsonschema
 from PIL import Image, ImageDraw
 
-from shared.layout import LayoutDocument, LayoutPage, PageTimings
+from shared.layout import Block, LayoutDocument, LayoutPage, PageTimings
 from shared.layout.schema import json_schema
 from worker.layout.blocks import CropRequest, build_page
 from worker.layout.crops import crop_jpeg
 from worker.layout.grounding import recognized_from_raw
-from worker.layout.markdown import document_markdown, page_markdown
+from worker.layout.markdown import block_markdown, document_markdown, page_markdown
 
 RAW = Path(__file__).parents[1] / "data" / "deepseek"
 WIDTH, HEIGHT = 1224, 1584
@@ -110,3 +110,12 @@ def test_every_fixture_makes_a_valid_layout_document() -> None:
     assert LayoutDocument.model_validate(data) == document
     markdown = document_markdown((p.number, page_markdown(p)) for p in pages)
     assert markdown.count("<!-- page ") == len(pages)
+
+
+def test_only_self_contained_display_environments_stay_unwrapped() -> None:
+    def md(text: str) -> str:
+        return block_markdown(Block(id="p1-b1", type="equation", text=text))
+
+    assert md("\\begin{align*} a &= b \\end{align*}") == "\\begin{align*} a &= b \\end{align*}"
+    assert md("\\begin{equation} x \\end{equation}") == "\\begin{equation} x \\end{equation}"
+    assert md("\\begin{cases} 1 & x > 0 \\end{cases}") == "$$\n\\begin{cases} 1 & x > 0 \\end{cases}\n$$"

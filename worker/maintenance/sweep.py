@@ -6,6 +6,7 @@
   held; a flushed Redis loses everything) is sent again, but only while its queue is empty, so a
   deep backfill queue is never flooded with duplicates.
 - Old files of the embedded broker's processed folder are pruned.
+- Without Redis, live task events older than `events_retention_s` are deleted.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from shared.clock import utcnow
 from shared.config import Settings
 from shared.db.models import Task, TaskStatus
 from shared.db.session import session_scope
+from shared.events.db_store import prune_events
 from shared.logs import get_logger
 from shared.queue import enqueue_process, queue_depth
 from worker.hooks import terminal_hooks
@@ -30,7 +32,14 @@ BATCH = 500
 
 
 def sweep(settings: Settings, app: Celery) -> dict[str, int]:
-    counts = {"requeued_stale": 0, "dead_lettered": 0, "canceled": 0, "resent": 0, "pruned": 0}
+    counts = {
+        "requeued_stale": 0,
+        "dead_lettered": 0,
+        "canceled": 0,
+        "resent": 0,
+        "pruned": 0,
+        "events_pruned": 0,
+    }
     hooks = terminal_hooks(settings, app)
     now = utcnow()
     stale_before = now - timedelta(seconds=settings.task_stale_after_s)
@@ -76,6 +85,11 @@ def sweep(settings: Settings, app: Celery) -> dict[str, int]:
     counts["resent"] = _resend_lost(settings, app)
     if settings.embedded_broker:
         counts["pruned"] = _prune_processed(settings)
+    if not settings.effective_redis_url:
+        with session_scope(settings.database_url) as session:
+            counts["events_pruned"] = prune_events(
+                session, utcnow() - timedelta(seconds=settings.events_retention_s)
+            )
     if any(counts.values()):
         log.info("sweep.done", **counts)
     return counts

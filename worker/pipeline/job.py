@@ -15,17 +15,20 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db.models import TaskStatus
 from shared.errors import OcrpError
+from shared.events import Progress
 from shared.logs import EventLogger, get_logger
 from shared.options import TaskOptions
 from shared.page_ranges import select_pages
 from shared.storage import Storage, StorageError
 from worker.engines.base import Engine
-from worker.pipeline.pages import DeltaSink, PageJob, PageProcessor, Renderer
+from worker.pipeline.events import PipelineEvents
+from worker.pipeline.pages import PageJob, PageOutcome, PageProcessor, Renderer
 from worker.pipeline.render import release_document
 from worker.pipeline.results import assemble_results
 from worker.pipeline.runner import run_pages
@@ -34,6 +37,8 @@ from worker.pipeline.store import TaskSnapshot, TaskStore
 
 TerminalHook = Callable[[str, TaskStatus], None]
 RetrySender = Callable[[str, str, float], None]  # (task id, queue, countdown seconds)
+# (task id, queue) → result keys copied from an identical earlier task, or None to run it
+ResultReuse = Callable[[str, str], dict[str, Any] | None]
 
 
 @dataclass
@@ -46,7 +51,9 @@ class WorkerContext:
     worker_name: str
     send_retry: RetrySender
     on_terminal: list[TerminalHook] = field(default_factory=list)
-    on_delta: DeltaSink | None = None
+    reuse: ResultReuse | None = None
+    # live events for the task's watchers (SSE, /v1/ocr, chat completions)
+    events: PipelineEvents = field(default_factory=PipelineEvents)
     # bounds the pages held across all tasks of the worker (None: only pages_in_flight per task)
     page_gate: threading.Semaphore | None = None
     on_close: list[Callable[[], None]] = field(default_factory=list)
@@ -94,6 +101,7 @@ def run_task(ctx: WorkerContext, task_id: str) -> None:
         log.info("task.claim.skipped")
         return
     log.info("task.started", attempt=snapshot.attempts)
+    ctx.events.running(task_id, snapshot.attempts)
     if snapshot.attempts > ctx.settings.task_max_attempts:
         _finish(
             ctx,
@@ -115,6 +123,7 @@ def run_task(ctx: WorkerContext, task_id: str) -> None:
             delay = backoff_seconds(snapshot.attempts)
             log.warning("task.retry", code=exc.code, message=exc.message, delay_s=round(delay, 1))
             ctx.store.requeue(task_id, delay, exc.code, exc.message)
+            ctx.events.requeued(task_id, exc.code, exc.message)
             ctx.send_retry(task_id, snapshot.queue, delay)
         else:
             _finish(ctx, log, task_id, TaskStatus.failed, code=exc.code, message=exc.message)
@@ -123,6 +132,7 @@ def run_task(ctx: WorkerContext, task_id: str) -> None:
             delay = backoff_seconds(snapshot.attempts)
             log.warning("task.retry", code="storage_unavailable", message=str(exc), delay_s=round(delay, 1))
             ctx.store.requeue(task_id, delay, "storage_unavailable", str(exc))
+            ctx.events.requeued(task_id, "storage_unavailable", str(exc))
             ctx.send_retry(task_id, snapshot.queue, delay)
         else:
             _finish(ctx, log, task_id, TaskStatus.failed, code="storage_unavailable", message=str(exc))
@@ -146,11 +156,16 @@ def _execute(ctx: WorkerContext, log: EventLogger, snapshot: TaskSnapshot, cance
     with scratch_dir() as workdir:
         local = materialize(snapshot, ctx.storage, settings, ctx.store, workdir)
         try:
+            reused = ctx.reuse(snapshot.id, snapshot.queue) if ctx.reuse is not None else None
+            if reused is not None:
+                _finish(ctx, log, snapshot.id, TaskStatus.succeeded, result_keys=reused)
+                return
             options = TaskOptions.model_validate(snapshot.options)
             numbers = select_pages(options.pages, local.page_count)
             already = ctx.store.init_pages(snapshot.id, numbers)
             if already:
                 log.info("task.resumed", pages_done=len(already))
+            ctx.events.pages_known(snapshot.id, numbers, len(already))
             job = PageJob(
                 task_id=snapshot.id,
                 path=local.path,
@@ -161,7 +176,15 @@ def _execute(ctx: WorkerContext, log: EventLogger, snapshot: TaskSnapshot, cance
             )
             processor = PageProcessor(ctx.engine, ctx.storage, ctx.store, ctx.render, log, ctx.page_gate)
             todo = [n for n in numbers if n not in already]
-            run_pages(processor, job, todo, cancel, settings.pages_in_flight, ctx.on_delta)
+            run_pages(
+                processor,
+                job,
+                todo,
+                cancel,
+                settings.pages_in_flight,
+                ctx.events.delta_sink(snapshot.id),
+                _page_announcer(ctx, snapshot.id),
+            )
         finally:
             release_document(local.path)
 
@@ -193,6 +216,14 @@ def _execute(ctx: WorkerContext, log: EventLogger, snapshot: TaskSnapshot, cance
         _finish(ctx, log, snapshot.id, TaskStatus.succeeded, result_keys=keys)
 
 
+def _page_announcer(ctx: WorkerContext, task_id: str) -> Callable[[PageOutcome], None]:
+    def announce(outcome: PageOutcome) -> None:
+        done, total, failed, truncated = ctx.store.progress(task_id)
+        ctx.events.page_done(task_id, outcome, Progress(done, total, failed, truncated))
+
+    return announce
+
+
 def _finish(
     ctx: WorkerContext,
     log: EventLogger,
@@ -206,6 +237,7 @@ def _finish(
     stored = ctx.store.finish(
         task_id, status, code=code, message=message, result_keys=result_keys, engine=ctx.engine.info.name
     )
+    ctx.events.ended(task_id)
     if not stored:
         log.info("task.finish.skipped", status=status)
         return

@@ -18,6 +18,7 @@ from shared.documents.inspect import Limits
 from shared.errors import OcrpError
 from shared.layout import LayoutPage, PageTimings
 from shared.logs import EventLogger
+from shared.metrics.pipeline import observe_page
 from shared.options import TaskOptions
 from shared.storage import Storage
 from shared.storage.keys import image_key, page_checkpoint_key
@@ -56,6 +57,8 @@ class PageOutcome:
     ok: bool
     canceled: bool = False
     truncated: bool = False
+    error_code: str | None = None
+    error_message: str | None = None
 
 
 class PageProcessor:
@@ -88,6 +91,7 @@ class PageProcessor:
         self, job: PageJob, number: int, cancel: threading.Event, on_delta: DeltaSink | None
     ) -> PageOutcome:
         timings = PageTimings()
+        began = time.perf_counter()
         try:
             rendered = self.render(job.path, job.is_pdf, number, job.dpi, job.limits, options=job.options)
             timings.render_ms = rendered.render_ms
@@ -109,10 +113,10 @@ class PageProcessor:
         except OcrpError as exc:
             if exc.retryable:
                 raise
-            return self._fail(job, number, exc.code, exc.message, timings)
+            return self._fail(job, number, exc.code, exc.message, timings, began)
         except Exception as exc:  # one broken page must not sink the document
             self.log.exception("task.page.error", page=number)
-            return self._fail(job, number, "page_failed", f"{type(exc).__name__}: {exc}", timings)
+            return self._fail(job, number, "page_failed", f"{type(exc).__name__}: {exc}", timings, began)
 
         width, height = rendered.image.size
         page, crops = build_page(
@@ -128,14 +132,24 @@ class PageProcessor:
             self.storage.put_bytes(
                 image_key(job.task_id, crop.name), crop_jpeg(rendered.image, crop.bbox), "image/jpeg"
             )
-        self._checkpoint(job.task_id, page, page_markdown(page))
+        self._checkpoint(job.task_id, page, page_markdown(page), recognized.raw_text)
         self.store.page_succeeded(job.task_id, page)
+        observe_page(
+            self.engine.info.name,
+            "succeeded",
+            time.perf_counter() - began,
+            render_ms=timings.render_ms,
+            engine_ms=timings.engine_ms,
+            output_tokens=recognized.output_tokens,
+        )
         if page.truncated:
             self.log.warning("task.page.truncated", page=number, tokens=page.output_tokens)
         self.log.debug("task.page.done", page=number, blocks=len(page.blocks), **timings.model_dump())
         return PageOutcome(number, ok=True, truncated=page.truncated)
 
-    def _fail(self, job: PageJob, number: int, code: str, message: str, timings: PageTimings) -> PageOutcome:
+    def _fail(
+        self, job: PageJob, number: int, code: str, message: str, timings: PageTimings, began: float
+    ) -> PageOutcome:
         page = failed_page(
             number=number,
             width=0,
@@ -148,11 +162,20 @@ class PageProcessor:
         )
         self._checkpoint(job.task_id, page, "")
         self.store.page_failed(job.task_id, number, code, message)
+        observe_page(
+            self.engine.info.name,
+            "failed",
+            time.perf_counter() - began,
+            render_ms=timings.render_ms,
+            engine_ms=timings.engine_ms,
+        )
         self.log.warning("task.page.failed", page=number, code=code, message=message)
-        return PageOutcome(number, ok=False)
+        return PageOutcome(number, ok=False, error_code=code, error_message=message)
 
-    def _checkpoint(self, task_id: str, page: LayoutPage, markdown: str) -> None:
-        payload = {"page": page.model_dump(mode="json"), "markdown": markdown}
+    def _checkpoint(self, task_id: str, page: LayoutPage, markdown: str, raw: str | None = None) -> None:
+        # the engine's raw output is kept beside the page: `ocrp postprocess` and the replay
+        # engine can replay it, and it explains a surprising result without a GPU
+        payload = {"page": page.model_dump(mode="json"), "markdown": markdown, "raw": raw}
         self.storage.put_bytes(
             page_checkpoint_key(task_id, page.number),
             json.dumps(payload, ensure_ascii=False).encode(),

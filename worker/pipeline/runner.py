@@ -4,6 +4,7 @@ pages (and inside the engine, for engines that can abort)."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from worker.pipeline.pages import DeltaSink, PageJob, PageOutcome, PageProcessor
@@ -16,7 +17,9 @@ def run_pages(
     cancel: threading.Event,
     in_flight: int,
     on_delta: DeltaSink | None = None,
+    on_page: Callable[[PageOutcome], None] | None = None,
 ) -> list[PageOutcome]:
+    """`on_page` hears of each finished page (not canceled ones) in this thread, as it ends."""
     outcomes: list[PageOutcome] = []
     pending = iter(numbers)
     running: set[Future[PageOutcome]] = set()
@@ -33,5 +36,8 @@ def run_pages(
                 break
             finished, running = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
-                outcomes.append(future.result())
+                outcome = future.result()
+                outcomes.append(outcome)
+                if on_page is not None and not outcome.canceled:
+                    on_page(outcome)
     return sorted(outcomes, key=lambda o: o.number)

@@ -116,6 +116,7 @@ class TaskStore:
 
     def page_succeeded(self, task_id: str, page: LayoutPage) -> None:
         with self._session() as session:
+            self._lock_task(session, task_id)
             session.execute(
                 update(Page)
                 .where(Page.task_id == task_id, Page.number == page.number)
@@ -139,6 +140,7 @@ class TaskStore:
 
     def page_failed(self, task_id: str, number: int, code: str, message: str) -> None:
         with self._session() as session:
+            self._lock_task(session, task_id)
             session.execute(
                 update(Page)
                 .where(Page.task_id == task_id, Page.number == number)
@@ -150,6 +152,13 @@ class TaskStore:
                 )
             )
             self._recount(session, task_id)
+
+    def _lock_task(self, session: Session, task_id: str) -> None:
+        """Serialise the page updates of one task. Pages finish in parallel; on PostgreSQL two
+        transactions recounting at once would each miss the other's page (READ COMMITTED reads
+        the count at statement start) and both store a short count. Updating the task row first
+        takes its row lock (SQLite: the write lock), so the recount runs after the other commit."""
+        session.execute(update(Task).where(Task.id == task_id).values(heartbeat_at=utcnow()))
 
     def _recount(self, session: Session, task_id: str) -> None:
         def count(*conditions: Any) -> Any:
@@ -182,6 +191,16 @@ class TaskStore:
         with self._session() as session:
             flag = session.scalar(select(Task.cancel_requested).where(Task.id == task_id))
             return bool(flag) if flag is not None else True
+
+    def progress(self, task_id: str) -> tuple[int, int | None, int, int]:
+        """(pages done, pages total, pages failed, pages truncated) as the row counts them."""
+        with self._session() as session:
+            row = session.execute(
+                select(Task.pages_done, Task.pages_total, Task.pages_failed, Task.pages_truncated).where(
+                    Task.id == task_id
+                )
+            ).one_or_none()
+            return (row[0], row[1], row[2], row[3]) if row else (0, None, 0, 0)
 
     def page_rows(self, task_id: str) -> list[tuple[int, str]]:
         with self._session() as session:

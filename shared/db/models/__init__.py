@@ -1,5 +1,16 @@
 """Every table, imported in one place so that metadata (and Alembic) sees them all."""
 
+from shared.db.models.batches import (
+    ACTIVE_BATCH_STATUSES,
+    Batch,
+    BatchItem,
+    BatchSourceKind,
+    BatchStatus,
+    ItemState,
+    ItemStatus,
+)
+from shared.db.models.events import TaskEventRow
+from shared.db.models.ops import QueueSample, WorkerHeartbeat
 from shared.db.models.tasks import (
     TERMINAL_STATUSES,
     Page,
@@ -8,5 +19,36 @@ from shared.db.models.tasks import (
     Task,
     TaskStatus,
 )
+from shared.db.models.webhooks import (
+    AttemptOutcome,
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
-__all__ = ["TERMINAL_STATUSES", "Page", "PageStatus", "SourceKind", "Task", "TaskStatus"]
+__all__ = [
+    "ACTIVE_BATCH_STATUSES",
+    "TERMINAL_STATUSES",
+    "AttemptOutcome",
+    "Batch",
+    "BatchItem",
+    "BatchSourceKind",
+    "BatchStatus",
+    "DeliveryStatus",
+    "ItemState",
+    "ItemStatus",
+    "Page",
+    "PageStatus",
+    "QueueSample",
+    "SourceKind",
+    "Task",
+    "TaskEventRow",
+    "TaskStatus",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
+    "WorkerHeartbeat",
+]

@@ -78,6 +78,10 @@ class Task(Base):
     engine: Mapped[str | None] = mapped_column(String(64))
     worker: Mapped[str | None] = mapped_column(String(255))
     result_keys: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # set on tasks a batch created; reused_from names the task whose results a deduplicated
+    # task copied (see docs/batches.md)
+    batch_id: Mapped[str | None] = mapped_column(String(40))
+    reused_from: Mapped[str | None] = mapped_column(String(40))
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -92,6 +96,9 @@ class Task(Base):
     __table_args__ = (
         Index("ix_tasks_status_created", "status", "created_at"),
         Index("ix_tasks_owner_id", "owner", "id"),
+        # the ops dashboard's "recent failures" and finished-in-the-last-hour counts
+        Index("ix_tasks_status_finished", "status", "finished_at"),
+        Index("ix_tasks_batch_id_status", "batch_id", "status"),
     )
 
     @property
@@ -121,3 +128,6 @@ class Page(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     task: Mapped[Task] = relationship(back_populates="pages")
+
+    # throughput over the last hour is read from page finish times
+    __table_args__ = (Index("ix_task_pages_finished_at", "finished_at"),)

@@ -34,6 +34,7 @@ class DeepSeekConfig:
     max_num_batched_tokens: int = 16384
     cudagraph_max_size: int = 512
     async_scheduling: bool = True
+    stream_interval: int = 8
     tensor_parallel_size: int = 1
     enforce_eager: bool = False
     ngram: NGramRule | None = DEFAULT_NGRAM
@@ -65,6 +66,7 @@ class DeepSeekConfig:
             max_num_batched_tokens=settings.deepseek_max_num_batched_tokens,
             cudagraph_max_size=settings.deepseek_cudagraph_max_size,
             async_scheduling=settings.deepseek_async_scheduling,
+            stream_interval=settings.deepseek_stream_interval,
             tensor_parallel_size=settings.deepseek_tensor_parallel_size,
             enforce_eager=settings.deepseek_enforce_eager,
             ngram=ngram,
@@ -97,6 +99,7 @@ def engine_kwargs(config: DeepSeekConfig) -> dict[str, Any]:
         "tensor_parallel_size": config.tensor_parallel_size,
         "enforce_eager": config.enforce_eager,
         "async_scheduling": config.async_scheduling,
+        "stream_interval": config.stream_interval,
         # every page is a new image: prefix caching and the processor cache only cost memory
         # and hashing time
         "enable_prefix_caching": False,

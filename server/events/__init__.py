@@ -1,0 +1,1 @@
+"""Live task events over Server-Sent Events."""

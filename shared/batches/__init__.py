@@ -1,0 +1,1 @@
+"""What the API and the expander share about batches: storage keys, sources, output paths."""

@@ -1,0 +1,15 @@
+"""Webhook callbacks: events recorded in the database, delivered from the `webhooks` queue with
+Standard Webhooks signatures, durable retries and a delivery log. See docs/webhooks.md.
+
+    emit.py         record_event(): the one call any side makes to emit an event
+    task_events.py  task.* events: their data, and the worker's terminal hook
+    payload.py      the {type, timestamp, data} envelope and the bytes sent (pure)
+    signing.py      webhook-id / webhook-timestamp / webhook-signature (pure)
+    schedule.py     the retry schedule, jitter and Retry-After (pure)
+    sender.py       one HTTP try, with the private-address rules at every hop
+    delivery.py     claim, send, record: one attempt of one delivery
+    sweep.py        re-sends due deliveries whose message was lost
+
+The package imports nothing here, so that settings validation can use `signing` and
+`schedule` without loading the database and queue layers.
+"""
