@@ -22,6 +22,7 @@ GROUP_TITLES = {
     "batches": "Batch backfills",
     "security": "Security, limits and retention",
     "interactive": "Interactive OCR and live events",
+    "deepseek": "GPU engine (DeepSeek-OCR on vLLM)",
 }
 
 CLIENT_VARIABLES = [

@@ -103,6 +103,29 @@ def make_celery(settings: Settings) -> Celery:
     return app
 
 
+def routed_queue(queue: str, mode: str, routed_modes: set[str]) -> str:
+    """The queue a task of `mode` goes to: `ocr.batch.base` when Base has queues of its own
+    (OCR_MODE_QUEUES), else the shared one. GPU workers serve one resolution mode each."""
+    return f"{queue}.{mode}" if mode in routed_modes and queue in OCR_QUEUES else queue
+
+
+def worker_queues(settings: Settings) -> list[str]:
+    """Queues `ocrp worker` consumes: a GPU worker whose mode has queues of its own takes those;
+    a CPU worker (any mode) takes the shared queues and every routed one."""
+    queues = settings.queue_list
+    routed = settings.routed_modes
+    if not routed:
+        return queues
+    if settings.engine == "deepseek":
+        return [routed_queue(q, str(settings.deepseek_mode), routed) for q in queues]
+    extra = [f"{q}.{m}" for q in queues if q in OCR_QUEUES for m in sorted(routed)]
+    return queues + extra
+
+
+def is_ocr_queue(queue: str) -> bool:
+    return queue in OCR_QUEUES or any(queue.startswith(f"{q}.") for q in OCR_QUEUES)
+
+
 def enqueue_process(app: Celery, task_id: str, queue: str) -> None:
     app.send_task(TASK_PROCESS, args=[task_id], queue=queue)
 

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import socket
 import threading
 from typing import Any
@@ -16,16 +18,18 @@ from shared.config import get_settings
 from shared.events.terminal import process_publisher
 from shared.logs import configure_logging, get_logger
 from shared.metrics.pipeline import init_engine_series
-from shared.queue import OCR_QUEUES, TASK_PROCESS, make_celery
+from shared.queue import TASK_PROCESS, is_ocr_queue, make_celery, worker_queues
 from shared.storage import make_storage
 from worker.batches.reuse import ResultReuser
-from worker.engines.base import EngineInfo
+from worker.engines.base import EngineInfo, Preparation
 from worker.hooks import terminal_hooks
 from worker.ops.exporter import start_metrics_server
 from worker.ops.heartbeat import HeartbeatPublisher, InFlight, WorkerIdentity
 from worker.pipeline.events import PipelineEvents
 from worker.pipeline.job import WorkerContext
-from worker.pipeline.render_child import make_renderer
+from worker.pipeline.render import render_page
+from worker.pipeline.render_child import TimedRenderer, make_renderer
+from worker.pipeline.render_pool import RenderPool
 from worker.pipeline.store import TaskStore
 
 settings = get_settings()
@@ -60,13 +64,30 @@ def build_context() -> WorkerContext:
         engine=engine,
         storage=storage,
         store=TaskStore(settings.database_url, settings.database_pool_size),
-        render=make_renderer(settings),
+        render=render_page,
         worker_name=f"{socket.gethostname()}:{engine.info.name}",
         send_retry=_send_retry,
         on_terminal=terminal_hooks(settings, app),
         reuse=ResultReuser(settings.database_url, storage),
         events=PipelineEvents(process_publisher(settings), settings.events_delta_interval_ms / 1000),
     )
+    preparation: Preparation | None = getattr(engine, "preparation", None)
+    if preparation is None:
+        # pages rendered in killable child processes, with the OCR_RENDER_TIMEOUT_S deadline
+        renderer = make_renderer(settings)
+        ctx.render = renderer
+        if isinstance(renderer, TimedRenderer):
+            ctx.on_close.append(renderer.close)
+    else:
+        # render and prepare pages in processes, next to the engine, with a bound on the
+        # pages the worker holds (images and prepared tensors) whatever the documents' size
+        pool = RenderPool(preparation.processes, preparation.factory)
+        pool.warm_up()
+        ctx.render = pool
+        ctx.on_close.append(pool.close)
+        limit = settings.deepseek_max_pages_in_flight or settings.deepseek_max_num_seqs + 128
+        ctx.page_gate = threading.BoundedSemaphore(limit)
+        log.info("worker.render_pool.ready", processes=preparation.processes, pages_in_flight=limit)
     return ctx
 
 
@@ -88,7 +109,7 @@ def _setup_logging(**_: Any) -> None:
 
 def serves_ocr(queues: list[str]) -> bool:
     """Workers that only deliver webhooks or run maintenance never load an OCR engine."""
-    return any(queue in OCR_QUEUES for queue in queues)
+    return any(is_ocr_queue(queue) for queue in queues)
 
 
 @signals.worker_init.connect
@@ -96,8 +117,18 @@ def _load_engine(**_: Any) -> None:
     global _metrics_port
     _metrics_port = start_metrics_server(settings)
     # load the engine before the first task arrives, so that a broken model fails the start
-    if serves_ocr(settings.queue_list):
-        init_engine_series(get_context().engine.info.name)
+    if not serves_ocr(worker_queues(settings)):
+        return
+    try:
+        context = get_context()
+    except Exception:
+        # Celery logs a failing signal handler and goes on to consume: the worker would then
+        # take tasks it cannot run (seen with a GPU whose memory another process held). Exit
+        # instead, before anything is consumed, so that a supervisor sees the failure.
+        log.exception("worker.engine.failed", engine=settings.engine)
+        logging.shutdown()
+        os._exit(3)
+    init_engine_series(context.engine.info.name)
 
 
 def _engine_info() -> EngineInfo | None:
@@ -130,7 +161,6 @@ def _close_engine(**_: Any) -> None:
     if _heartbeat is not None:
         _heartbeat.stop()
     if _context is not None:
+        for close in _context.on_close:
+            close()
         _context.engine.close()
-        close_renderer = getattr(_context.render, "close", None)
-        if close_renderer is not None:
-            close_renderer()

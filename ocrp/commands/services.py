@@ -99,6 +99,12 @@ def check_engine_prerequisites(engine: str) -> None:
     "--beat/--no-beat", default=False, help="Also run the periodic sweep (one process per cluster)."
 )
 @click.option("--name", default=None, help="Worker node name (default: engine@host).")
+@click.option(
+    "--mode",
+    type=click.Choice(["tiny", "small", "base", "large", "gundam"]),
+    default=None,
+    help="Resolution mode the GPU engine serves (OCR_DEEPSEEK_MODE).",
+)
 @click.option("--loglevel", default=None, help="OCR_LOG_LEVEL.")
 def worker(
     engine: str | None,
@@ -106,20 +112,27 @@ def worker(
     queues: str | None,
     beat: bool,
     name: str | None,
+    mode: str | None,
     loglevel: str | None,
 ) -> None:
     """Run a Celery worker holding one OCR engine."""
-    _set_env(engine=engine, worker_concurrency=concurrency, worker_queues=queues, log_level=loglevel)
+    _set_env(
+        engine=engine,
+        worker_concurrency=concurrency,
+        worker_queues=queues,
+        deepseek_mode=mode,
+        log_level=loglevel,
+    )
     from shared.config import get_settings
 
     settings = get_settings()
-    from shared.queue import QUEUE_MAINTENANCE
+    from shared.queue import QUEUE_MAINTENANCE, worker_queues
     from worker.app import app, serves_ocr
 
-    if serves_ocr(settings.queue_list):
+    queue_list = worker_queues(settings)
+    if serves_ocr(queue_list):
         check_engine_prerequisites(settings.engine)
 
-    queue_list = settings.queue_list
     if beat and QUEUE_MAINTENANCE not in queue_list:
         # first: maintenance tasks (sweep, batch expansion) are short, and a worker serves its
         # queues in order, so listed after ocr.batch they would wait out a whole backfill

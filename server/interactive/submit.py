@@ -43,7 +43,7 @@ def _create(
         owner=owner,
         options=service.validate_options(options, settings),
         webhook_url=None,
-        queue=QUEUE_INTERACTIVE,
+        queue=service.queue_for(options, settings, QUEUE_INTERACTIVE),
         filename=document.filename,
     )
     pages = None

@@ -120,6 +120,7 @@ async def upload_task(
     spec = service.NewTask(
         owner=caller.owner,
         options=options,
+        queue=service.queue_for(options, settings),
         # a task without its own webhook gets its key's default one
         webhook_url=service.validate_webhook_url(webhook_url or caller.webhook_url, settings),
         filename=safe_filename(file.filename),
@@ -165,9 +166,11 @@ def create_task(
     fp = idempotency.fingerprint("tasks.create", body.model_dump(mode="json"))
     if key and (replay := idempotency.find(session, caller.owner, key, fp)):
         return _replay(session, settings, caller.owner, replay)
+    options = service.validate_options(body.options(), settings)
     spec = service.NewTask(
         owner=caller.owner,
-        options=service.validate_options(body.options(), settings),
+        options=options,
+        queue=service.queue_for(options, settings),
         webhook_url=service.validate_webhook_url(body.webhook_url or caller.webhook_url, settings),
         filename=safe_filename(body.filename) if body.filename else None,
     )

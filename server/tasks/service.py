@@ -18,7 +18,7 @@ from shared.errors import Conflict, Gone, InvalidRequest, NotFound, TransientErr
 from shared.ids import is_valid_id, new_id
 from shared.logs import get_logger
 from shared.options import TaskOptions
-from shared.queue import QUEUE_INTERACTIVE, enqueue_process
+from shared.queue import QUEUE_INTERACTIVE, enqueue_process, routed_queue
 from shared.storage import Storage, StorageError
 from shared.storage.keys import input_key, task_prefix
 from shared.urls import check_url, parse_allowlist, parse_s3_uri
@@ -39,6 +39,11 @@ def validate_options(options: TaskOptions, settings: Settings) -> TaskOptions:
     if options.dpi is not None and not settings.min_dpi <= options.dpi <= settings.max_dpi:
         raise InvalidRequest(f"dpi must be between {settings.min_dpi} and {settings.max_dpi}", "invalid_dpi")
     return options
+
+
+def queue_for(options: TaskOptions, settings: Settings, queue: str = QUEUE_INTERACTIVE) -> str:
+    """Tasks of a resolution mode with queues of its own (OCR_MODE_QUEUES) go there."""
+    return routed_queue(queue, str(options.mode), settings.routed_modes)
 
 
 def validate_webhook_url(url: str | None, settings: Settings) -> str | None:

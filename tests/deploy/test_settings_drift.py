@@ -24,11 +24,7 @@ VARIABLE = re.compile(r"\bOCR_[A-Z0-9_]+\b")
 
 # Settings that the deployment already wires up while the branch that adds them to Settings is
 # still being merged. Each entry must go once its setting exists (a test below says so).
-PENDING_SETTINGS = {
-    "OCR_DEEPSEEK_MODEL_PATH": "the GPU engine branch (deepseek engine settings)",
-    "OCR_DEEPSEEK_GPU_MEMORY_UTILIZATION": "the GPU engine branch (deepseek engine settings)",
-    "OCR_DEEPSEEK_MAX_NUM_SEQS": "the GPU engine branch (deepseek engine settings)",
-}
+PENDING_SETTINGS: dict[str, str] = {}
 
 
 def known_variables() -> set[str]:

@@ -106,3 +106,27 @@ def test_the_worker_renders_in_children_unless_the_timeout_is_zero(tmp_path: Pat
     settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
     assert isinstance(make_renderer(settings), TimedRenderer)
     assert make_renderer(settings.model_copy(update={"render_timeout_s": 0})) is render_page
+
+
+def test_an_initializer_and_a_preparing_target_run_in_the_children(tmp_path: Path) -> None:
+    # the shape of a render pool that also prepares engine inputs (render_pool.py)
+    from shared.errors import TransientError
+    from shared.options import Mode, TaskOptions
+    from tests.worker.render_targets import prepared_with_prefix, remember_prefix
+
+    pdf = tmp_path / "three.pdf"
+    pdf.write_bytes(text_pdf(["one", "two", "three"]))
+    renderer = TimedRenderer(
+        timeout_s=30, processes=2, target=prepared_with_prefix, initializer=remember_prefix, initargs=("ds",)
+    )
+    try:
+        renderer.warm_up()
+        assert renderer._started == 2
+        page = renderer(str(pdf), True, 1, 72, LIMITS, options=TaskOptions(mode=Mode.base))
+        assert page.prepared == "ds:1:base"
+        with pytest.raises(TransientError) as caught:  # the error keeps its class and code
+            renderer(str(pdf), True, 3, 72, LIMITS)
+        assert caught.value.code == "prepare_unavailable"
+        assert renderer._started == 2  # a refusal is not a crash: the child stays
+    finally:
+        renderer.close()

@@ -94,7 +94,7 @@ class ResultReuser:
             return task, origin, pages
 
     def __call__(self, task_id: str, queue: str) -> dict[str, Any] | None:
-        if queue != QUEUE_BATCH:
+        if queue != QUEUE_BATCH and not queue.startswith(f"{QUEUE_BATCH}."):
             return None  # only batch tasks ask for dedupe; skip the lookup for the rest
         found = self._origin(task_id)
         if found is None:

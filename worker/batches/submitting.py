@@ -18,13 +18,15 @@ from sqlalchemy.orm import Session
 
 from shared.archives import ArchiveFormat
 from shared.clock import utcnow
+from shared.config import Settings
 from shared.db.models import Batch, BatchItem, BatchSourceKind, ItemState, ItemStatus, Task, TaskStatus
 from shared.db.models.tasks import SourceKind
 from shared.db.session import session_scope
 from shared.filenames import safe_filename
 from shared.ids import new_id
 from shared.logs import get_logger
-from shared.queue import QUEUE_BATCH, enqueue_process
+from shared.options import Mode
+from shared.queue import QUEUE_BATCH, enqueue_process, routed_queue
 from shared.storage import StorageError
 from worker.batches.context import BatchContext
 from worker.batches.extract import Extracted, Skipped, extract_member
@@ -58,13 +60,20 @@ def _filename(ref: str) -> str | None:
     return safe_filename(name) if name else None
 
 
-def _task(batch: Batch, item: BatchItem, task_id: str) -> Task:
+def batch_queue(batch: Batch, settings: Settings) -> str:
+    """`ocr.batch`, or its mode's own queue when the batch's mode is routed (OCR_MODE_QUEUES)."""
+    return routed_queue(
+        QUEUE_BATCH, str((batch.options or {}).get("mode", Mode.gundam)), settings.routed_modes
+    )
+
+
+def _task(batch: Batch, item: BatchItem, task_id: str, queue: str) -> Task:
     now = utcnow()
     task = Task(
         id=task_id,
         owner=batch.owner,
         status=TaskStatus.queued,
-        queue=QUEUE_BATCH,
+        queue=queue,
         filename=_filename(item.source_ref),
         options=dict(batch.options or {}),
         batch_id=batch.id,
@@ -85,8 +94,9 @@ def _prepare(ctx: BatchContext, batch: Batch, items: list[BatchItem]) -> list[Pr
     """Build the tasks; archive members are copied into storage here, outside any transaction."""
     prepared = [Prepared(item.id, retry_task=item.task_id) for item in items if item.state == ItemState.retry]
     fresh = [item for item in items if item.state == ItemState.pending]
+    queue = batch_queue(batch, ctx.settings)
     if batch.source_kind != BatchSourceKind.archive:
-        return prepared + [Prepared(item.id, task=_task(batch, item, new_id("tsk"))) for item in fresh]
+        return prepared + [Prepared(item.id, task=_task(batch, item, new_id("tsk"), queue)) for item in fresh]
     if not fresh:
         return prepared
     assert batch.source_object is not None
@@ -94,7 +104,7 @@ def _prepare(ctx: BatchContext, batch: Batch, items: list[BatchItem]) -> list[Pr
     fmt = ArchiveFormat(batch.source_format)
     with ctx.cache.reader(ctx.storage, batch.id, batch.source_object, fmt) as reader:
         for item in fresh:
-            task = _task(batch, item, new_id("tsk"))
+            task = _task(batch, item, new_id("tsk"), queue)
             outcome = extract_member(
                 reader, item.position, task.id, ctx.storage, ctx.settings.max_upload_bytes
             )
@@ -220,7 +230,7 @@ def submit(ctx: BatchContext, batch_id: str) -> int:
             log.warning("batch.orphan.kept", batch_id=batch_id, key=key)
     for task_id in send:
         try:
-            enqueue_process(ctx.app, task_id, QUEUE_BATCH)
+            enqueue_process(ctx.app, task_id, batch_queue(batch, ctx.settings))
         except Exception as exc:  # the sweep re-sends queued tasks whose message was lost
             log.warning("task.enqueue.failed", task_id=task_id, batch_id=batch_id, error=str(exc))
     return len(send)

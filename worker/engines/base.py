@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -44,6 +44,8 @@ class PageRequest:
     # receives text as it is produced (whole page for engines that cannot stream)
     on_delta: Callable[[str], None] | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
+    # engine inputs already prepared from `image` in a render process (see render_pool.py)
+    prepared: Any = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,16 @@ class EngineInfo:
 
 class EngineCanceled(Exception):
     """The page's task was canceled while the engine worked on it."""
+
+
+@dataclass(frozen=True)
+class Preparation:
+    """How an engine wants page inputs prepared in the render processes: `factory()` runs
+    once in each process (it must be picklable) and returns a function of (image, options)
+    whose result reaches the engine as `PageRequest.prepared`."""
+
+    factory: Callable[[], Callable[[Image.Image, TaskOptions], Any]]
+    processes: int
 
 
 class Engine(Protocol):

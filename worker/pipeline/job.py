@@ -54,6 +54,9 @@ class WorkerContext:
     reuse: ResultReuse | None = None
     # live events for the task's watchers (SSE, /v1/ocr, chat completions)
     events: PipelineEvents = field(default_factory=PipelineEvents)
+    # bounds the pages held across all tasks of the worker (None: only pages_in_flight per task)
+    page_gate: threading.Semaphore | None = None
+    on_close: list[Callable[[], None]] = field(default_factory=list)
 
 
 def backoff_seconds(attempt: int, base: float = 5.0, cap: float = 300.0) -> float:
@@ -188,7 +191,7 @@ def _execute(ctx: WorkerContext, log: EventLogger, snapshot: TaskSnapshot, cance
                 options=options,
                 limits=limits_of(settings),
             )
-            processor = PageProcessor(ctx.engine, ctx.storage, ctx.store, ctx.render, log)
+            processor = PageProcessor(ctx.engine, ctx.storage, ctx.store, ctx.render, log, ctx.page_gate)
             todo = [n for n in numbers if n not in already]
             run_pages(
                 processor,

@@ -10,7 +10,9 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
+from typing import Protocol
 
 from shared.documents.inspect import Limits
 from shared.errors import OcrpError
@@ -27,7 +29,15 @@ from worker.layout.markdown import page_markdown
 from worker.pipeline.render import RenderedPage
 from worker.pipeline.store import TaskStore
 
-Renderer = Callable[[str, bool, int, int, Limits], RenderedPage]
+
+class Renderer(Protocol):
+    """Renders one page (and may prepare the engine's inputs for it, see render_pool.py)."""
+
+    def __call__(
+        self, path: str, is_pdf: bool, number: int, dpi: int, limits: Limits, *, options: TaskOptions
+    ) -> RenderedPage: ...
+
+
 DeltaSink = Callable[[int, str], None]  # (page, text)
 
 
@@ -53,21 +63,37 @@ class PageOutcome:
 
 class PageProcessor:
     def __init__(
-        self, engine: Engine, storage: Storage, store: TaskStore, render: Renderer, log: EventLogger
+        self,
+        engine: Engine,
+        storage: Storage,
+        store: TaskStore,
+        render: Renderer,
+        log: EventLogger,
+        gate: threading.Semaphore | None = None,
     ) -> None:
         self.engine = engine
         self.storage = storage
         self.store = store
         self.render = render
         self.log = log
+        # bounds the pages (images, prepared tensors) one worker holds across all its tasks
+        self.gate = gate
 
     def process(
         self, job: PageJob, number: int, cancel: threading.Event, on_delta: DeltaSink | None = None
     ) -> PageOutcome:
+        with self.gate or nullcontext():
+            if cancel.is_set():
+                return PageOutcome(number, ok=False, canceled=True)
+            return self._process(job, number, cancel, on_delta)
+
+    def _process(
+        self, job: PageJob, number: int, cancel: threading.Event, on_delta: DeltaSink | None
+    ) -> PageOutcome:
         timings = PageTimings()
         began = time.perf_counter()
         try:
-            rendered = self.render(job.path, job.is_pdf, number, job.dpi, job.limits)
+            rendered = self.render(job.path, job.is_pdf, number, job.dpi, job.limits, options=job.options)
             timings.render_ms = rendered.render_ms
             started = time.perf_counter()
             request = PageRequest(
@@ -78,6 +104,7 @@ class PageProcessor:
                 options=job.options,
                 on_delta=(lambda text: on_delta(number, text)) if on_delta else None,
                 cancel=cancel,
+                prepared=rendered.prepared,
             )
             recognized = self.engine.recognize(request)
             timings.engine_ms = int((time.perf_counter() - started) * 1000)

@@ -11,12 +11,16 @@ import math
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import pymupdf
 from PIL import Image, ImageOps
 
 from shared.documents.inspect import Limits, open_image, open_pdf
 from shared.errors import DocumentError
+
+if TYPE_CHECKING:
+    from shared.options import TaskOptions
 
 # below this a page would be unreadable anyway; better to fail it with a clear error
 MIN_RENDER_DPI = 36
@@ -31,7 +35,8 @@ class RenderedPage:
     number: int
     image: Image.Image
     dpi: int | None  # None for image documents
-    render_ms: int
+    render_ms: int  # rendering plus, in a render pool, the engine's input preparation
+    prepared: Any = None  # the engine's inputs, when a render pool prepared them
 
 
 def fit_dpi(width_pt: float, height_pt: float, dpi: int, max_pixels: int) -> int:
@@ -113,7 +118,10 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def render_page(path: str, is_pdf: bool, number: int, dpi: int, limits: Limits) -> RenderedPage:
+def render_page(
+    path: str, is_pdf: bool, number: int, dpi: int, limits: Limits, *, options: TaskOptions | None = None
+) -> RenderedPage:
+    """Render in this process. `options` matter only to pools that prepare engine inputs."""
     if is_pdf:
         return render_pdf_page(path, number, dpi, limits)
     return render_image_page(path, number, limits)

@@ -3,12 +3,18 @@ takes longer than OCR_RENDER_TIMEOUT_S.
 
 MuPDF cannot be interrupted from another thread, so a hostile or pathological page (millions of
 vector operations, a decompression bomb inside a content stream) would hold a worker thread and
-its memory forever. A child process can be killed. `TimedRenderer` is a drop-in `Renderer`
-(`worker.pipeline.pages.Renderer`): each call takes an idle child (started on demand, at most
-`processes` of them, each serving one page at a time and keeping its own open-document cache),
-sends it the page, and waits at most `timeout_s`. On the deadline the child is killed, the page
-fails with `page_render_timeout`, and the next page gets a fresh child. A child that dies (a
-MuPDF crash) fails only its page, with `page_render_crashed`.
+its memory forever. A child process can be killed. `TimedRenderer` is a `Renderer`
+(`worker.pipeline.pages`): each call takes an idle child (started on demand, at most `processes`
+of them, each serving one page at a time and keeping its own open-document cache), sends it the
+page, and waits at most `timeout_s`. On the deadline that child alone is killed, the page fails
+with `page_render_timeout`, and the next page gets a fresh child. A child that dies (a MuPDF
+crash) fails only its page, with `page_render_crashed`. Errors keep their class and public code
+across the process boundary.
+
+`target` is what a child runs for a page (`render_page` by default); `initializer` runs once in
+each child before its first page. A render pool that also prepares engine inputs
+(`worker.pipeline.render_pool`) can therefore be one of these: its preparation factory as the
+initializer, render + prepare as the target.
 
 Children are spawned, not forked: the worker process has threads (Celery's pool, heartbeats,
 the engine), and forking a threaded process can copy a held lock into the child.
@@ -23,43 +29,55 @@ import threading
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnContext, SpawnProcess
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from shared import errors
 from shared.config import Settings
 from shared.documents.inspect import Limits
-from shared.errors import DocumentError
+from shared.errors import DocumentError, OcrpError
 from shared.logs import get_logger
 from worker.pipeline.render import RenderedPage, render_page
 
+if TYPE_CHECKING:
+    from shared.options import TaskOptions
+
 log = get_logger(__name__)
-RenderTarget = Callable[[str, bool, int, int, Limits], RenderedPage]
+RenderTarget = Callable[..., RenderedPage]  # (path, is_pdf, number, dpi, limits, *, options)
 START_TIMEOUT_S = 120.0
 
 
-def _serve(conn: Connection, target: RenderTarget) -> None:
+def _serve(
+    conn: Connection, target: RenderTarget, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]
+) -> None:
     """The child's loop: one page per request, until the parent closes the pipe."""
-    from shared.errors import OcrpError
-
+    if initializer is not None:
+        initializer(*initargs)
     conn.send(("ready",))
     while True:
         try:
-            request = conn.recv()
+            args, options = conn.recv()
         except (EOFError, OSError):
             return
         try:
-            reply: tuple[Any, ...] = ("ok", target(*request))
+            reply: tuple[Any, ...] = ("ok", target(*args, options=options))
         except OcrpError as exc:
-            reply = ("refused", exc.code, exc.message)
+            reply = ("refused", type(exc).__name__, exc.code, exc.message)
         except Exception as exc:
             reply = ("error", f"{type(exc).__name__}: {exc}")
         conn.send(reply)
 
 
 class RenderChild:
-    def __init__(self, context: SpawnContext, target: RenderTarget) -> None:
+    def __init__(
+        self,
+        context: SpawnContext,
+        target: RenderTarget,
+        initializer: Callable[..., None] | None = None,
+        initargs: tuple[Any, ...] = (),
+    ) -> None:
         parent, child = context.Pipe()
         self.process: SpawnProcess = context.Process(
-            target=_serve, args=(child, target), daemon=True, name="ocrp-render"
+            target=_serve, args=(child, target, initializer, initargs), daemon=True, name="ocrp-render"
         )
         self.process.start()
         child.close()
@@ -72,7 +90,7 @@ class RenderChild:
             self.kill()
             raise RuntimeError(f"a render process could not start ({type(exc).__name__})") from exc
 
-    def call(self, request: tuple[Any, ...], timeout_s: float) -> tuple[Any, ...]:
+    def call(self, request: tuple[Any, ...], timeout_s: float | None) -> tuple[Any, ...]:
         """The child's reply; TimeoutError past the deadline, EOFError if the child died."""
         self.conn.send(request)
         if not self.conn.poll(timeout_s):
@@ -87,19 +105,36 @@ class RenderChild:
 
 
 class TimedRenderer:
-    def __init__(self, timeout_s: float, processes: int, target: RenderTarget = render_page) -> None:
-        self.timeout_s = timeout_s
+    def __init__(
+        self,
+        timeout_s: float | None,
+        processes: int,
+        target: RenderTarget = render_page,
+        initializer: Callable[..., None] | None = None,
+        initargs: tuple[Any, ...] = (),
+    ) -> None:
+        self.timeout_s = timeout_s  # None: no deadline
         self.max_children = max(1, processes)
         self.target = target
+        self.initializer, self.initargs = initializer, initargs
         self._context = multiprocessing.get_context("spawn")
         self._idle: queue.LifoQueue[RenderChild] = queue.LifoQueue()
         self._started = 0
         self._lock = threading.Lock()
 
-    def __call__(self, path: str, is_pdf: bool, number: int, dpi: int, limits: Limits) -> RenderedPage:
+    def __call__(
+        self,
+        path: str,
+        is_pdf: bool,
+        number: int,
+        dpi: int,
+        limits: Limits,
+        *,
+        options: TaskOptions | None = None,
+    ) -> RenderedPage:
         child = self._checkout()
         try:
-            reply = child.call((path, is_pdf, number, dpi, limits), self.timeout_s)
+            reply = child.call(((path, is_pdf, number, dpi, limits), options), self.timeout_s)
         except TimeoutError:
             self._discard(child)
             log.warning("render.timeout", page=number, timeout_s=self.timeout_s)
@@ -115,6 +150,21 @@ class TimedRenderer:
             ) from None
         self._idle.put(child)
         return _unpack(reply)
+
+    def warm_up(self) -> None:
+        """Start every child now (and its initializer), instead of at the first pages."""
+        children = []
+        with self._lock:
+            wanted = self.max_children - self._started
+            self._started += wanted
+        try:
+            for _ in range(wanted):
+                children.append(RenderChild(self._context, self.target, self.initializer, self.initargs))
+        finally:
+            with self._lock:
+                self._started -= wanted - len(children)
+            for child in children:
+                self._idle.put(child)
 
     def _checkout(self) -> RenderChild:
         while True:
@@ -136,7 +186,7 @@ class TimedRenderer:
 
     def _start_child(self) -> RenderChild:
         try:
-            return RenderChild(self._context, self.target)
+            return RenderChild(self._context, self.target, self.initializer, self.initargs)
         except BaseException:
             with self._lock:
                 self._started -= 1
@@ -161,12 +211,16 @@ def _unpack(reply: tuple[Any, ...]) -> RenderedPage:
         page: RenderedPage = reply[1]
         return page
     if reply[0] == "refused":
-        raise DocumentError(reply[2], reply[1])
+        _, kind, code, message = reply
+        error_class = getattr(errors, kind, None)
+        if not (isinstance(error_class, type) and issubclass(error_class, OcrpError)):
+            error_class = DocumentError
+        raise error_class(message, code)
     raise RuntimeError(reply[1])
 
 
-def make_renderer(settings: Settings) -> Callable[[str, bool, int, int, Limits], RenderedPage]:
-    """The worker's renderer: in child processes with a deadline, unless the timeout is 0."""
+def make_renderer(settings: Settings) -> Callable[..., RenderedPage]:
+    """The CPU worker's renderer: in child processes with a deadline, unless the timeout is 0."""
     if settings.render_timeout_s <= 0:
         return render_page
     wanted = settings.worker_concurrency * settings.pages_in_flight

@@ -46,3 +46,17 @@ def test_a_finished_batch_records_one_batch_completed_event_for_its_webhook(harn
     assert payload["data"]["manifest"].endswith(f"/v1/batches/{batch_id}/manifest.jsonl")
     assert [d.status for d in deliveries] == ["pending"]
     assert not [b for b in harness.stack.api.get("/v1/ops/stats").json()["batches"] if b["id"] == batch_id]
+
+
+def test_batch_tasks_of_a_routed_mode_go_to_its_own_batch_queue(harness: Harness) -> None:
+    from shared.db.models import Task
+
+    harness.stack.settings.mode_queues = "base"
+    ctx = harness.new_context()
+    routed = harness.submit_urls(2, mode="base")
+    shared = harness.submit_urls(1, mode="gundam")
+    harness.expand(routed, ctx)
+    harness.expand(shared, ctx)
+    with session_scope(harness.db) as session:
+        queues = {t.batch_id: t.queue for t in session.scalars(select(Task))}
+    assert queues == {routed: "ocr.batch.base", shared: "ocr.batch"}

@@ -1,0 +1,31 @@
+"""What the GPU engine reports about its device, read through NVML: the worker process must not
+initialise CUDA itself (vLLM would then have to spawn, not fork, its engine core)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def gpu_name() -> str | None:
+    try:
+        import pynvml
+    except ImportError:
+        return None
+    try:
+        pynvml.nvmlInit()
+        try:
+            count = pynvml.nvmlDeviceGetCount()
+            names = [
+                _text(pynvml.nvmlDeviceGetName(pynvml.nvmlDeviceGetHandleByIndex(i))) for i in range(count)
+            ]
+        finally:
+            pynvml.nvmlShutdown()
+    except pynvml.NVMLError:
+        return None
+    if not names:
+        return None
+    return names[0] if len(set(names)) == 1 and len(names) == 1 else f"{len(names)} x {names[0]}"
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
