@@ -1,7 +1,7 @@
 """security: api keys, idempotency keys, dead letters and retention marks on tasks
 
-Revision ID: 0500
-Revises: 0700
+Revision ID: 0600
+Revises: 0500
 Create Date: 2026-11-22 10:26:36.286172
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0500"
-down_revision = "0700"
+revision = "0600"
+down_revision = "0500"
 branch_labels = None
 depends_on = None
 

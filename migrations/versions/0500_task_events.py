@@ -1,6 +1,6 @@
 """task events (live events of installations without Redis)
 
-Revision ID: 0700
+Revision ID: 0500
 Revises: 0400
 Create Date: 2026-11-22 12:00:00.000000
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0700"
+revision = "0500"
 down_revision = "0400"
 branch_labels = None
 depends_on = None
