@@ -205,6 +205,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from server.app import create_app
     from shared.config import Settings
     from shared.db.migrate import upgrade
+    from tests.fixtures.stack import create_api_key
 
     base = Path(tempfile.mkdtemp(prefix="ocrp-bench-"))
     values: dict[str, Any] = {
@@ -225,7 +226,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         workers.append(start_worker(env, base / "ocr.log", "-Q", "ocr.interactive,ocr.batch"))
         workers.append(start_worker(env, base / "maintenance.log", "-Q", "maintenance", "--beat"))
-        with TestClient(create_app(settings)) as api:
+        with TestClient(
+            create_app(settings), headers={"Authorization": f"Bearer {create_api_key(settings)}"}
+        ) as api:
             batch_id = submit(api, values, documents, args.dpi)
             while api.get(f"/v1/batches/{batch_id}").json()["status"] not in (
                 "completed",
