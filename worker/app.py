@@ -81,7 +81,8 @@ def build_context() -> WorkerContext:
     else:
         # render and prepare pages in processes, next to the engine, with a bound on the
         # pages the worker holds (images and prepared tensors) whatever the documents' size
-        pool = RenderPool(preparation.processes, preparation.factory)
+        timeout = settings.render_timeout_s if settings.render_timeout_s > 0 else None
+        pool = RenderPool(preparation.processes, preparation.factory, timeout)
         pool.warm_up()
         ctx.render = pool
         ctx.on_close.append(pool.close)

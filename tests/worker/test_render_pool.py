@@ -83,3 +83,28 @@ def test_plain_rendering_without_preparation() -> None:
         assert page.image.size[0] > 0
     finally:
         plain.close()
+
+
+def test_a_page_past_the_deadline_fails_alone_and_the_pool_goes_on() -> None:
+    slow = RenderPool(1, slow_factory, timeout_s=1.0)
+    try:
+        started = time.perf_counter()
+        with pytest.raises(DocumentError) as caught:
+            slow(str(DATA / "olmo-page-1.pdf"), True, 1, 72, LIMITS, options=TaskOptions(prompt="free_ocr"))
+        assert caught.value.code == "page_render_timeout"
+        assert time.perf_counter() - started < 30
+        page = slow(str(DATA / "olmo-page-1.pdf"), True, 1, 72, LIMITS, options=TaskOptions())
+        assert page.prepared == "quick"
+    finally:
+        slow.close()
+
+
+def slow_factory() -> Callable[[Image.Image, TaskOptions], Any]:
+    """A preparation that hangs for one prompt, as a pathological page would."""
+
+    def prepare(image: Image.Image, options: TaskOptions) -> str:
+        if options.prompt == "free_ocr":
+            time.sleep(3600)
+        return "quick"
+
+    return prepare
