@@ -7,12 +7,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from server.tasks.schemas import TaskError
+from server.tasks.schemas import OptionFields, TaskError
 from shared.errors import InvalidRequest
-from shared.options import Mode, PromptPreset, TaskOptions
 
 
-class BatchCreate(BaseModel):
+class BatchCreate(OptionFields):
     """`POST /v1/batches`: an S3 prefix or a list of URLs, plus the task options."""
 
     model_config = ConfigDict(extra="forbid")
@@ -26,11 +25,6 @@ class BatchCreate(BaseModel):
         description="With s3_prefix: fnmatch pattern on keys relative to the prefix, e.g. `*.pdf`.",
     )
     urls: list[str] | None = Field(None, description="http(s) URLs of documents.")
-    mode: Mode = Mode.gundam
-    prompt: PromptPreset = PromptPreset.document
-    custom_prompt: str | None = Field(None, max_length=10_000)
-    dpi: int | None = None
-    pages: str | None = Field(None, max_length=1000)
     output_prefix: str | None = Field(
         None, max_length=2048, description="s3://bucket/prefix/ to mirror markdown and layout into."
     )
@@ -47,15 +41,6 @@ class BatchCreate(BaseModel):
         if self.glob and self.s3_prefix is None:
             raise InvalidRequest("glob only applies to s3_prefix", "invalid_glob")
         return self
-
-    def options(self) -> TaskOptions:
-        return TaskOptions(
-            mode=self.mode,
-            prompt=self.prompt,
-            custom_prompt=self.custom_prompt,
-            dpi=self.dpi,
-            pages=self.pages,
-        )
 
 
 class BatchSource(BaseModel):

@@ -7,18 +7,17 @@ is stored, so a bomb or a traversal archive is refused with a 4xx and never reac
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from typing import BinaryIO
 
 from fastapi import UploadFile
 from starlette.concurrency import run_in_threadpool
 
+from server.tasks.uploads import copy_capped
 from shared.archives import ArchiveFormat, Member, scan_archive, sniff_archive
 from shared.archives.formats import SNIFF_BYTES
 from shared.batches.sources import archive_limits, parse_url_list
 from shared.config import Settings
-from shared.errors import PayloadTooLarge, UnsupportedMediaType
+from shared.errors import UnsupportedMediaType
 
 _CHUNK = 1024 * 1024
 
@@ -31,19 +30,6 @@ class StagedSource:
     archive: ArchiveFormat | None = None
     members: list[Member] | None = None
     urls: list[str] | None = None
-
-
-def _copy_capped(source: BinaryIO, path: str, max_bytes: int) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "wb") as out:
-        while chunk := source.read(_CHUNK):
-            size += len(chunk)
-            if size > max_bytes:
-                raise PayloadTooLarge(f"the file is larger than the limit of {max_bytes:,} bytes")
-            digest.update(chunk)
-            out.write(chunk)
-    return size, digest.hexdigest()
 
 
 def _read_url_list(path: str, settings: Settings) -> list[str]:
@@ -74,4 +60,4 @@ def judge_source(path: str, size: int, digest: str, settings: Settings) -> Stage
 
 async def stage_source(upload: UploadFile, path: str, settings: Settings) -> tuple[int, str]:
     await upload.seek(0)
-    return await run_in_threadpool(_copy_capped, upload.file, path, settings.batch_max_upload_bytes)
+    return await run_in_threadpool(copy_capped, upload.file, path, settings.batch_max_upload_bytes)

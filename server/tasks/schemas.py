@@ -12,26 +12,14 @@ from shared.errors import InvalidRequest
 from shared.options import Mode, PromptPreset, TaskOptions
 
 
-class TaskCreate(BaseModel):
-    """`POST /v1/tasks`: a document by URL or S3 location, plus the options."""
+class OptionFields(BaseModel):
+    """The task options as flat JSON fields, shared by every request that creates work."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    url: str | None = Field(None, description="http(s) URL of the document.", max_length=4096)
-    s3_uri: str | None = Field(None, description="s3://bucket/key of the document.", max_length=4096)
-    filename: str | None = Field(None, description="Name to record for the document.", max_length=255)
     mode: Mode = Mode.gundam
     prompt: PromptPreset = PromptPreset.document
     custom_prompt: str | None = Field(None, max_length=10_000)
     dpi: int | None = None
     pages: str | None = Field(None, max_length=1000)
-    webhook_url: str | None = Field(None, max_length=2048)
-
-    @model_validator(mode="after")
-    def _one_source(self) -> TaskCreate:
-        if bool(self.url) == bool(self.s3_uri):
-            raise InvalidRequest("give exactly one of url or s3_uri", "invalid_source")
-        return self
 
     def options(self) -> TaskOptions:
         return TaskOptions(
@@ -41,6 +29,23 @@ class TaskCreate(BaseModel):
             dpi=self.dpi,
             pages=self.pages,
         )
+
+
+class TaskCreate(OptionFields):
+    """`POST /v1/tasks`: a document by URL or S3 location, plus the options."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = Field(None, description="http(s) URL of the document.", max_length=4096)
+    s3_uri: str | None = Field(None, description="s3://bucket/key of the document.", max_length=4096)
+    filename: str | None = Field(None, description="Name to record for the document.", max_length=255)
+    webhook_url: str | None = Field(None, max_length=2048)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TaskCreate:
+        if bool(self.url) == bool(self.s3_uri):
+            raise InvalidRequest("give exactly one of url or s3_uri", "invalid_source")
+        return self
 
 
 class Progress(BaseModel):

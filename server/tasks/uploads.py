@@ -42,7 +42,7 @@ def staging_file() -> Iterator[str]:
         os.unlink(path)
 
 
-def _copy_capped(source: BinaryIO, path: str, max_bytes: int) -> tuple[int, str]:
+def copy_capped(source: BinaryIO, path: str, max_bytes: int) -> tuple[int, str]:
     digest = hashlib.sha256()
     size = 0
     with open(path, "wb") as out:
@@ -59,6 +59,6 @@ async def stage_upload(upload: UploadFile, path: str, max_bytes: int, limits: Li
     # Starlette has already spooled the part to a temporary file; copy it where we can open it
     # by path (PyMuPDF), hashing and counting on the way, off the event loop
     await upload.seek(0)
-    size, digest = await run_in_threadpool(_copy_capped, upload.file, path, max_bytes)
+    size, digest = await run_in_threadpool(copy_capped, upload.file, path, max_bytes)
     info = await run_in_threadpool(inspect_document, path, limits)
     return StagedFile(path=path, size=size, sha256=digest, info=info)
