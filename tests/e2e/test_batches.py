@@ -232,6 +232,12 @@ def test_failed_urls_are_retried_and_then_succeed(
     assert [line["task_id"] for line in lines if line["source"] == urls[1]] == [failed[0]["task_id"]]
 
 
+def _default_sigint() -> None:
+    # a test run started in the background (`make test &`) ignores SIGINT, and children inherit
+    # that: Python then never turns Ctrl-C into KeyboardInterrupt. The CLI gets it as a user would.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _cli(stack: Stack, api: str, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "ocrp.main", "backfill", *args, "--api", api, "--interval", "0.3"],
@@ -240,6 +246,7 @@ def _cli(stack: Stack, api: str, *args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_sigint,
     )
 
 
