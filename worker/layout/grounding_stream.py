@@ -50,6 +50,9 @@ def _could_become_tag(text: str) -> bool:
     return any(literal.startswith(text) for literal in _TAGS) or _WIDE_PREFIX.fullmatch(text) is not None
 
 
+_LITERAL = "<literal>"  # a `<` that starts no tag
+
+
 class GroundingStreamFilter:
     """One page's stream: `feed` each delta, `finish` once at the end; both return the text to
     pass on."""
@@ -92,72 +95,80 @@ class GroundingStreamFilter:
             if pending.startswith("\n"):
                 self._pending = pending[1:]
                 return True
-        cut = pending.find("<")
-        if cut != 0:
-            out.append(pending if cut < 0 else pending[:cut])
-            self._pending = "" if cut < 0 else pending[cut:]
+        text, at_tag = self._take_text()
+        if text:
+            out.append(text)
             return True
-        tag = _tag_at(pending)
-        if tag is not None:
-            self._pending = pending[tag[1] :]
-            self._enter(tag[0])
+        if not at_tag:
             return True
-        if not final and _could_become_tag(pending):
+        what = self._read_tag(final)
+        if what is None:
             return False
-        out.append("<")
-        self._pending = pending[1:]
+        if what == _LITERAL:
+            out.append("<")
+        else:
+            self._enter(what)
         return True
 
     def _in_ref(self, out: list[str], final: bool) -> bool:
-        pending = self._pending
-        cut = pending.find("<")
-        self._ref += pending if cut < 0 else pending[:cut]
-        self._pending = "" if cut < 0 else pending[cut:]
+        text, at_tag = self._take_text()
+        self._ref += text
         if "\n" in self._ref.strip() or len(self._ref) > MAX_REF_CHARS:
             out.append(self._ref)  # never meant as a ref: it is text
             self._ref, self._state = "", "text"
             return True
-        if cut < 0:
+        if not at_tag:
             return True
-        tag = _tag_at(self._pending)
-        if tag is None:
-            if not final and _could_become_tag(self._pending):
-                return False
+        what = self._read_tag(final)
+        if what is None:
+            return False
+        if what == _LITERAL:
             self._ref += "<"
-            self._pending = self._pending[1:]
-            return True
-        self._pending = self._pending[tag[1] :]
-        if tag[0] == "marker":
-            return True
-        out.append(self._close_ref())
-        if tag[0] != "/ref":  # another tag closes the ref, then counts as itself
-            self._enter(tag[0])
+        elif what != "marker":
+            out.append(self._close_ref())
+            if what != "/ref":  # another tag closes the ref, then counts as itself
+                self._enter(what)
         return True
 
     def _in_det(self, out: list[str], final: bool) -> bool:
+        text, at_tag = self._take_text()
+        self._det += text
+        if not at_tag:
+            return True
+        what = self._read_tag(final)
+        if what is None:
+            return False
+        if what == _LITERAL:
+            self._det += "<"
+        elif what == "/det":
+            self._det, self._state = "", "text"
+            self._skip_newline = self._after_label
+        elif what != "marker":
+            out.append(self._close_unterminated_det())  # another tag closes it, then counts as itself
+            self._enter(what)
+        return True
+
+    def _take_text(self) -> tuple[str, bool]:
+        """Take the text before the next `<`; True when a `<` is left at the front."""
         pending = self._pending
         cut = pending.find("<")
-        self._det += pending if cut < 0 else pending[:cut]
-        self._pending = "" if cut < 0 else pending[cut:]
         if cut < 0:
-            return True
+            self._pending = ""
+            return pending, False
+        self._pending = pending[cut:]
+        return pending[:cut], True
+
+    def _read_tag(self, final: bool) -> str | None:
+        """At a `<`: the tag it starts (consumed), `_LITERAL` for a `<` that starts none
+        (consumed), or None while the input may still become a tag."""
         tag = _tag_at(self._pending)
         if tag is None:
             if not final and _could_become_tag(self._pending):
-                return False
-            self._det += "<"
+                return None
             self._pending = self._pending[1:]
-            return True
+            return _LITERAL
         self._pending = self._pending[tag[1] :]
-        if tag[0] == "marker":
-            return True
-        if tag[0] == "/det":
-            self._det, self._state = "", "text"
-            self._skip_newline = self._after_label
-            return True
-        out.append(self._close_unterminated_det())  # another tag closes it, then counts as itself
-        self._enter(tag[0])
-        return True
+        return tag[0]
 
     def _close_unterminated_det(self) -> str:
         # as the grounding parser does: the boxes go, the text the model wrote after them stays
