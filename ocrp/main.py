@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ocrp.commands import admin, backfill, client, keys, postprocess, services, webhooks
+from ocrp.commands import admin, backfill, batches, keys, postprocess, services, tasks, webhooks
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -15,8 +15,9 @@ def cli() -> None:
 
 for command in (
     *services.COMMANDS,
-    *client.COMMANDS,
+    *tasks.COMMANDS,
     *backfill.COMMANDS,
+    *batches.COMMANDS,
     *keys.COMMANDS,
     *admin.COMMANDS,
     *postprocess.COMMANDS,

@@ -23,13 +23,27 @@ def task_progress() -> Progress:
     )
 
 
+def task_fields(status: str, progress: dict[str, Any] | None) -> dict[str, Any]:
+    """A task bar's numbers from a status and a progress object (pure)."""
+    if progress is None:
+        return {"status": status}
+    if progress["pages_failed"]:
+        status += f" ({progress['pages_failed']} failed)"
+    return {"total": progress["pages_total"], "completed": progress["pages_done"], "status": status}
+
+
 def update_bar(progress: Progress, bar: Any, task: dict[str, Any]) -> None:
-    p = task["progress"]
-    total = p["pages_total"]
-    status = task["status"]
-    if p["pages_failed"]:
-        status += f" ({p['pages_failed']} failed)"
-    progress.update(bar, total=total, completed=p["pages_done"], status=status)
+    progress.update(bar, **task_fields(task["status"], task["progress"]))
+
+
+def update_bar_from_event(progress: Progress, bar: Any, event: str, data: dict[str, Any]) -> None:
+    """A live event moves the bar: `status` events carry the task's state, `page` events the
+    page's (so only their progress counts)."""
+    if event == "status":
+        progress.update(bar, **task_fields(str(data["status"]), data.get("progress")))
+    elif event == "page" and data.get("progress"):
+        fields = task_fields("running", data["progress"])
+        progress.update(bar, total=fields["total"], completed=fields["completed"])
 
 
 def batch_progress() -> Progress:

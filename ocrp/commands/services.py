@@ -203,7 +203,7 @@ def run(host: str, port: int, demo_file: Path | None, exit_after_demo: bool) -> 
         _wait_ready(url, children)
         click.echo(f"ocrp: API on {url}  (docs at {url}/docs); Ctrl-C stops")
         if demo_file is not None:
-            from ocrp.commands.client import run_demo
+            from ocrp.commands.tasks import run_demo
 
             run_demo(url, demo_file, settings.data_dir / "demo", api_key)
             if exit_after_demo:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import click
 
+from ocrp.commands.connect import api_errors, api_option, client, echo_json, json_option, key_option
+from ocrp.sdk.errors import NotFound
+
 
 @click.group()
 def webhooks() -> None:
-    """Webhook signing secrets."""
+    """Webhook deliveries and signing secrets."""
 
 
 @webhooks.command("new-secret")
@@ -17,6 +20,50 @@ def new_secret() -> None:
     from shared.webhooks.signing import new_secret as make
 
     click.echo(make())
+
+
+@webhooks.command("deliveries")
+@click.argument("task_id")
+@json_option
+@api_option
+@key_option
+def deliveries(task_id: str, as_json: bool, api: str | None, key: str | None) -> None:
+    """A task's webhook deliveries, each with its attempts."""
+    with client(api, key) as ocr, api_errors(api):
+        found = ocr.deliveries(task_id).data
+    if as_json:
+        echo_json(found)
+        return
+    if not found:
+        click.echo(f"no webhook deliveries for {task_id}")
+    for delivery in found:
+        click.echo(
+            f"{delivery.id}  {delivery.event_type}  {delivery.status}  "
+            f"attempts {delivery.attempt_count}  {delivery.url}"
+        )
+        for attempt in delivery.attempts:
+            code = attempt.status_code or "-"
+            click.echo(
+                f"    #{attempt.number}  {attempt.started_at:%Y-%m-%d %H:%M:%S}  {code}  "
+                f"{attempt.outcome}  {attempt.error or ''}"
+            )
+
+
+@webhooks.command("redeliver")
+@click.argument("delivery_id")
+@api_option
+@key_option
+def redeliver(delivery_id: str, api: str | None, key: str | None) -> None:
+    """Send a delivery again now, with the same webhook-id."""
+    with client(api, key) as ocr, api_errors(api):
+        try:
+            delivery = ocr.redeliver(delivery_id)
+        except NotFound as error:
+            raise click.ClickException(
+                f"{error.code}: no delivery {delivery_id}; "
+                "list a task's with `ocrp webhooks deliveries TASK_ID`"
+            ) from None
+    click.echo(f"{delivery.id}  {delivery.status}  queued again")
 
 
 COMMANDS = [webhooks]

@@ -94,7 +94,7 @@ def test_the_local_key_is_made_once_kept_private_and_replaced_when_revoked(
 def test_the_client_falls_back_to_the_local_key(
     database: tuple[Settings, dict[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ocrp.client import Client
+    from ocrp.sdk import Client
 
     settings, _ = database
     token = ensure_local_key(settings.database_url, settings.data_dir)
@@ -105,3 +105,19 @@ def test_the_client_falls_back_to_the_local_key(
     monkeypatch.setenv("OCR_API_KEY", "ocrp_explicit")
     with Client("http://127.0.0.1:9") as client:
         assert client.http.headers["authorization"] == "Bearer ocrp_explicit"
+
+
+def test_the_local_key_is_found_from_any_folder(
+    database: tuple[Settings, dict[str, str]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`ocrp run` copies its key to the user's config folder, so `ocrp submit` run elsewhere
+    (another cwd, no OCR_DATA_DIR) still finds it."""
+    from ocrp.sdk import Client
+
+    settings, _ = database
+    token = ensure_local_key(settings.database_url, settings.data_dir)
+    monkeypatch.delenv("OCR_API_KEY", raising=False)
+    monkeypatch.delenv("OCR_DATA_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    with Client("http://127.0.0.1:9") as client:
+        assert client.http.headers["authorization"] == f"Bearer {token}"
