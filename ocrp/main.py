@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ocrp.commands import admin, backfill, batches, keys, postprocess, services, tasks, webhooks
+from ocrp.commands import admin, assistant, backfill, batches, keys, postprocess, services, tasks, webhooks
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -22,6 +22,7 @@ for command in (
     *admin.COMMANDS,
     *postprocess.COMMANDS,
     *webhooks.COMMANDS,
+    *assistant.COMMANDS,
 ):
     cli.add_command(command)
 
