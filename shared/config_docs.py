@@ -63,7 +63,7 @@ def configuration_markdown() -> str:
         "Every setting is an environment variable prefixed `OCR_`, also read from a `.env` file in the",
         "working directory. The defaults run the embedded mode (SQLite, local storage, the filesystem",
         "broker, the Tesseract engine). This page is generated from `shared/config/` by",
-        "`ocrp config docs`; a test fails when it drifts.",
+        "`ocrp config docs --write .`; a test fails when it drifts.",
         "",
     ]
     for group, rows in _groups().items():

@@ -41,17 +41,29 @@ def config() -> None:
 
 
 @config.command("docs")
+@click.option("--env-example", is_flag=True, help="Print .env.example instead of the settings reference.")
 @click.option(
-    "--root", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True
+    "--write",
+    "root",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Write docs/configuration.md and .env.example under this checkout instead of printing.",
 )
-def config_docs(root: Path) -> None:
-    """Write docs/configuration.md and .env.example from the settings class."""
-    from shared.config_docs import configuration_markdown, env_example
+def config_docs(env_example: bool, root: Path | None) -> None:
+    """Print the settings reference (docs/configuration.md) made from the settings class. In a
+    checkout, `ocrp config docs --write .` regenerates both files."""
+    from shared.config_docs import configuration_markdown
+    from shared.config_docs import env_example as make_env_example
 
-    (root / "docs").mkdir(parents=True, exist_ok=True)
+    if root is None:
+        click.echo(make_env_example() if env_example else configuration_markdown(), nl=False)
+        return
+    if not (root / "pyproject.toml").is_file():
+        raise click.ClickException(f"{root} is not an ocrp checkout (no pyproject.toml): nothing written")
+    (root / "docs").mkdir(exist_ok=True)
     (root / "docs" / "configuration.md").write_text(configuration_markdown())
-    (root / ".env.example").write_text(env_example())
-    click.echo("wrote docs/configuration.md and .env.example")
+    (root / ".env.example").write_text(make_env_example())
+    click.echo(f"wrote {root / 'docs' / 'configuration.md'} and {root / '.env.example'}")
 
 
 @config.command("show")

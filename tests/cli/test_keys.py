@@ -121,3 +121,26 @@ def test_the_local_key_is_found_from_any_folder(
     monkeypatch.chdir(tmp_path)
     with Client("http://127.0.0.1:9") as client:
         assert client.http.headers["authorization"] == f"Bearer {token}"
+
+
+def test_config_docs_prints_and_writes_only_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from ocrp.main import cli
+
+    runner = CliRunner()
+    monkeypatch.chdir(tmp_path)
+    printed = runner.invoke(cli, ["config", "docs"])
+    assert printed.exit_code == 0
+    assert printed.output.startswith("# Configuration")
+    assert list(tmp_path.iterdir()) == []  # nothing written into the current folder
+    refused = runner.invoke(cli, ["config", "docs", "--write", "."])
+    assert refused.exit_code == 1
+    assert "not an ocrp checkout" in refused.output
+    (tmp_path / "pyproject.toml").write_text("[project]\n")
+    wrote = runner.invoke(cli, ["config", "docs", "--write", "."])
+    assert wrote.exit_code == 0
+    assert (tmp_path / "docs" / "configuration.md").read_text().startswith("# Configuration")
+    assert (tmp_path / ".env.example").exists()

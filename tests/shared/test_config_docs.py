@@ -1,5 +1,5 @@
 """docs/configuration.md and .env.example are generated from the Settings class; they must not
-drift. Regenerate with `ocrp config docs`."""
+drift. Regenerate with `ocrp config docs --write .`."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_configuration_doc_matches_the_settings() -> None:
     assert (ROOT / "docs" / "configuration.md").read_text() == configuration_markdown(), (
-        "docs/configuration.md is stale: run `ocrp config docs`"
+        "docs/configuration.md is stale: run `ocrp config docs --write .`"
     )
 
 
 def test_env_example_matches_the_settings() -> None:
     assert (ROOT / ".env.example").read_text() == env_example(), (
-        ".env.example is stale: run `ocrp config docs`"
+        ".env.example is stale: run `ocrp config docs --write .`"
     )
 
 
