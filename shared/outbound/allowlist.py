@@ -66,7 +66,7 @@ def parse_entry(item: str) -> AllowEntry:
     except ValueError:
         pass
     host = normal_host(where)
-    if where.startswith("[") or not host or not all(_LABEL.match(label) for label in host.split(".")):
+    if item.startswith("[") or not host or not all(_LABEL.match(label) for label in host.split(".")):
         raise AllowlistError(
             f"OCR_URL_ALLOWLIST entry {item!r} is neither a network (10.0.0.0/8, [fd00::/8]), an "
             "address nor a host name, each with an optional :port; it would match nothing"

@@ -88,6 +88,7 @@ def download_url(url: str, path: str, settings: Settings, resolver: Resolver = r
         timeout=httpx.Timeout(settings.fetch_timeout_s, connect=10.0),
         deadline_s=settings.fetch_deadline_s,
     )
+    started = time.monotonic()
     with OutboundClient(parse_allowlist(settings.url_allowlist), resolver) as client:
         try:
             with client.open("GET", url, limits) as response:
@@ -95,9 +96,15 @@ def download_url(url: str, path: str, settings: Settings, resolver: Resolver = r
         except TooSlow as exc:
             raise TransientError(f"downloading the URL was too slow: {exc}", "fetch_too_slow") from exc
         except httpx.TimeoutException as exc:
-            raise TransientError(f"downloading the URL timed out: {exc}", "fetch_timeout") from exc
+            raise TransientError(_timeout_message(settings, started), "fetch_timeout") from exc
         except httpx.TransportError as exc:
             raise TransientError(f"downloading the URL failed: {exc}", "fetch_failed") from exc
+
+
+def _timeout_message(settings: Settings, started: float) -> str:
+    if time.monotonic() - started >= settings.fetch_deadline_s:
+        return f"downloading the URL took longer than OCR_FETCH_DEADLINE_S ({settings.fetch_deadline_s:g}s)"
+    return f"the URL's server did not answer within OCR_FETCH_TIMEOUT_S ({settings.fetch_timeout_s:g}s)"
 
 
 def _save(response: httpx.Response, path: str, settings: Settings) -> tuple[str, int]:
@@ -111,7 +118,7 @@ def _save(response: httpx.Response, path: str, settings: Settings) -> tuple[str,
         raise InvalidRequest(message, "fetch_failed")
     floor = MinimumRate(settings.fetch_min_bytes_per_s, settings.fetch_rate_window_s, time.monotonic())
     with open(path, "wb") as out:
-        return _copy_capped(_paced(response.iter_bytes(_CHUNK), floor), out, settings.max_upload_bytes)
+        return _copy_capped(_paced(response.iter_bytes(), floor), out, settings.max_upload_bytes)
 
 
 def _paced(chunks: Iterator[bytes], floor: MinimumRate) -> Iterator[bytes]:
