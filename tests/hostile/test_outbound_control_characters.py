@@ -81,6 +81,15 @@ def test_a_stored_webhook_url_with_a_control_character_is_refused_not_crashed(
     assert webhook_receiver.received == []
 
 
+@pytest.mark.parametrize("control", CONTROLS)
+def test_a_stored_task_url_with_a_control_character_fails_with_its_code(tmp_path: Path, control: str) -> None:
+    settings = Settings(_env_file=None, data_dir=tmp_path, url_allowlist="127.0.0.1")  # type: ignore[call-arg]
+    with serve(answer(200, b"%PDF-1.4")) as server, pytest.raises(Unprocessable) as caught:
+        download_url(f"{server.base}/a{control}b.pdf", str(tmp_path / "in"), settings)
+    assert caught.value.code == "url_control_characters"
+    assert server.hits == []
+
+
 def test_a_redirect_to_a_url_with_a_control_character_is_not_followed(tmp_path: Path) -> None:
     # httpx itself refuses such a Location (a protocol error of the server, reported as such)
     settings = Settings(_env_file=None, data_dir=tmp_path, url_allowlist="127.0.0.1")  # type: ignore[call-arg]
