@@ -57,6 +57,18 @@ def test_a_task_url_or_webhook_url_with_a_control_character_is_refused(stack: St
     assert stack.api.get("/v1/tasks").json()["data"] == []
 
 
+@pytest.mark.parametrize("control", CONTROLS)
+def test_the_interactive_routes_refuse_them_too(stack: Stack, control: str) -> None:
+    bad = f"http://127.0.0.1:9/a{control}b.png"
+    refused(stack.api.post("/v1/ocr", json={"url": bad}))
+    image = {"type": "image_url", "image_url": {"url": bad}}
+    chat = stack.api.post(
+        "/v1/chat/completions", json={"model": "ocrp", "messages": [{"role": "user", "content": [image]}]}
+    )
+    refused(chat)
+    assert chat.json()["error"]["param"] == "messages[0].content[0].image_url.url"
+
+
 @pytest.mark.parametrize("control", ["\t", "\x00"])  # a list is split on line ends already
 def test_a_batch_url_list_or_webhook_with_a_control_character_is_refused(stack: Stack, control: str) -> None:
     response = stack.api.post("/v1/batches", json={"urls": [GOOD, f"http://127.0.0.1:9/{control}.pdf"]})
