@@ -1,63 +1,48 @@
 """Outbound URL safety (SSRF): only http(s), and never a private, loopback, link-local,
-multicast or reserved address unless the operator allowlisted it. Every address a name resolves
-to is checked, and callers check again on each redirect hop.
+multicast or reserved address unless the operator allowlisted it (host and port). Every address
+a name resolves to is checked, and the outbound client checks again on each redirect hop.
 
-`check_url` is the early check (at submission, with a clear 400). The connection itself must
-go to an address that was checked, so that a name that changes its answer between the check and
-the connection (DNS rebinding) cannot reach a private address: `url` sources go through
-`shared.outbound` (its transport resolves once with `vetted_addresses` and connects to that
-address), webhooks pin the address `allowed_addresses` returned (`shared.webhooks.sender`).
+`check_url` is the early check (at submission, with a clear 4xx). The connection itself must go
+to an address that was checked, so that a name that changes its answer between the check and
+the connection (DNS rebinding) cannot reach a private address: every outbound request goes
+through `shared.outbound.client.OutboundClient`, whose transport resolves once with
+`vetted_addresses` and connects to one of those addresses.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from shared.errors import InvalidRequest
+from shared.errors import InvalidRequest, Unprocessable
+from shared.outbound.addresses import IPAddress, IPNetwork, is_public
+from shared.outbound.allowlist import Allowlist, AllowlistError, allows, parse_allowlist
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-Allowlist = Iterable[IPNetwork | str]
+__all__ = [
+    "Allowlist",
+    "AllowlistError",
+    "HostNotResolved",
+    "IPAddress",
+    "IPNetwork",
+    "Resolver",
+    "Target",
+    "allowed_addresses",
+    "check_url",
+    "parse_allowlist",
+    "parse_s3_uri",
+    "refuse_control_characters",
+    "resolve",
+    "target_of",
+    "vetted_addresses",
+]
 
-
-def parse_allowlist(spec: str) -> list[IPNetwork | str]:
-    """`10.0.0.0/8,127.0.0.1,files.internal` → networks and host names."""
-    entries: list[IPNetwork | str] = []
-    for raw in spec.split(","):
-        item = raw.strip()
-        if not item:
-            continue
-        try:
-            entries.append(ipaddress.ip_network(item, strict=False))
-        except ValueError:
-            entries.append(item.lower())
-    return entries
-
-
-def _is_public(address: IPAddress) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return _is_public(address.ipv4_mapped)
-    return not (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_multicast
-        or address.is_reserved
-        or address.is_unspecified
-    )
-
-
-def _allowed(host: str, address: IPAddress, allowlist: Allowlist) -> bool:
-    for entry in allowlist:
-        if isinstance(entry, str):
-            if entry == host.lower():
-                return True
-        elif address.version == entry.version and address in entry:
-            return True
-    return False
+# C0 controls and DEL: urlsplit silently drops TAB, CR and LF (and keeps NUL), so the URL that
+# was checked would not be the URL that is stored and later sent
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class HostNotResolved(InvalidRequest):
@@ -75,17 +60,54 @@ def resolve(host: str, port: int) -> list[IPAddress]:
 Resolver = Callable[[str, int], list[IPAddress]]
 
 
+def refuse_control_characters(url: str) -> str:
+    found = _CONTROL.search(url)
+    if found:
+        raise Unprocessable(
+            f"the URL contains the control character {found.group()!r} at position {found.start()}; "
+            "URLs may not carry CR, LF, TAB, NUL or other control characters (percent-encode them)",
+            "url_control_characters",
+        )
+    return url
+
+
+@dataclass(frozen=True)
+class Target:
+    scheme: str
+    host: str
+    port: int
+
+
+def target_of(url: str) -> Target:
+    """Where `url` points, refusing what no outbound request may carry. No DNS."""
+    refuse_control_characters(url)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise InvalidRequest("only http and https URLs are accepted", "invalid_url")
+    if not parts.hostname:
+        raise InvalidRequest("the URL has no host", "invalid_url")
+    if parts.username or parts.password:
+        raise InvalidRequest("URLs with credentials are not accepted", "invalid_url")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise InvalidRequest("the URL's port is not a number from 0 to 65535", "invalid_url") from exc
+    return Target(parts.scheme, parts.hostname, port)
+
+
 def vetted_addresses(
     host: str, port: int, allowlist: Allowlist = (), resolver: Resolver = resolve
 ) -> list[IPAddress]:
-    """Resolve `host` once; every address must be public or allowlisted. Returns them."""
+    """Resolve `host` once; every address must be public or allowlisted for this host and
+    port. Returns them."""
     allow = list(allowlist)
     addresses = resolver(host, port)
     for address in addresses:
-        if not _is_public(address) and not _allowed(host, address, allow):
+        if not is_public(address) and not allows(allow, host, port, address):
             raise InvalidRequest(
-                f"the URL's host resolves to {address}, a private or reserved address; ask the "
-                "operator to allowlist it (OCR_URL_ALLOWLIST) if it is meant to be reachable",
+                f"the URL's host resolves to {address} (port {port}), a private or reserved "
+                "address; ask the operator to allowlist it (OCR_URL_ALLOWLIST) if it is meant to "
+                "be reachable",
                 "url_not_allowed",
             )
     return addresses
@@ -99,21 +121,9 @@ def check_url(url: str, allowlist: Allowlist = (), resolver: Resolver = resolve)
 
 
 def allowed_addresses(url: str, allowlist: Allowlist = (), resolver: Resolver = resolve) -> list[IPAddress]:
-    """The addresses `url`'s host resolves to, all checked as `check_url` does. A caller that
-    connects to one of them (instead of resolving again) cannot be turned to a private address
-    by a DNS answer that changed in between."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise InvalidRequest("only http and https URLs are accepted", "invalid_url")
-    if not parts.hostname:
-        raise InvalidRequest("the URL has no host", "invalid_url")
-    if parts.username or parts.password:
-        raise InvalidRequest("URLs with credentials are not accepted", "invalid_url")
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError as exc:
-        raise InvalidRequest("the URL's port is not a number from 0 to 65535", "invalid_url") from exc
-    return vetted_addresses(parts.hostname, port, allowlist, resolver)
+    """The addresses `url`'s host resolves to, all checked as `check_url` does."""
+    target = target_of(url)
+    return vetted_addresses(target.host, target.port, allowlist, resolver)
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:

@@ -21,6 +21,7 @@ from shared.options import TaskOptions
 from shared.queue import QUEUE_INTERACTIVE, enqueue_process, routed_queue
 from shared.storage import Storage, StorageError
 from shared.storage.keys import input_key, task_prefix
+from shared.storage.s3_credentials import require_s3
 from shared.urls import check_url, parse_allowlist, parse_s3_uri
 
 log = get_logger(__name__)
@@ -103,6 +104,7 @@ def create_source_task(
     else:
         assert s3_uri is not None
         parse_s3_uri(s3_uri)
+        require_s3(settings)
         task = _new_row(spec, SourceKind.s3, s3_uri)
     session.add(task)
     session.flush()

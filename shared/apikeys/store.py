@@ -16,6 +16,7 @@ from shared.clock import utcnow
 from shared.db.models import ApiKey
 from shared.errors import InvalidRequest, NotFound
 from shared.ids import new_id
+from shared.urls import refuse_control_characters
 
 _OWNER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 
@@ -32,6 +33,7 @@ def validate_owner(owner: str) -> str:
 def _validate_webhook(url: str | None) -> str | None:
     if not url:
         return None
+    refuse_control_characters(url)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidRequest("the webhook URL must be an http(s) URL with a host", "invalid_url")

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from shared.archives.rules import ArchiveLimits
 from shared.config import Settings
 from shared.errors import InvalidRequest, Unprocessable
+from shared.urls import refuse_control_characters
 
 MAX_URL_CHARS = 2048
 MAX_GLOB_CHARS = 500
@@ -67,6 +68,10 @@ def matches_glob(relative_key: str, pattern: str | None) -> bool:
 
 
 def check_url_syntax(url: str, line: int) -> str:
+    try:
+        refuse_control_characters(url)
+    except Unprocessable as exc:
+        raise Unprocessable(f"URL {line}: {exc.message}", exc.code) from None
     parts = urlsplit(url)
     problem = None
     if len(url) > MAX_URL_CHARS:

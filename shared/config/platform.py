@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Self
 
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, field_validator, model_validator
 
 from shared.config.fields import EngineName, StorageBackend, setting
+from shared.outbound.allowlist import parse_allowlist
 
 
 class PlatformSettings(BaseModel):
@@ -70,9 +71,19 @@ class PlatformSettings(BaseModel):
     s3_bucket: str = setting("ocrp", "Bucket holding inputs and results.", "storage")
     s3_region: str = setting("us-east-1", "S3 region.", "storage")
     s3_access_key_id: str | None = setting(
-        None, "Access key. Empty: boto3's default credential chain.", "storage"
+        None,
+        "Access key. Empty (and `OCR_S3_DEFAULT_CREDENTIALS` off): no S3 at all; `s3_uri` tasks "
+        "and `s3_prefix` batches are refused with `s3_not_configured`.",
+        "storage",
     )
     s3_secret_access_key: str | None = setting(None, "Secret key.", "storage")
+    s3_default_credentials: bool = setting(
+        False,
+        "Let boto3 find S3 credentials itself when no key is set: environment, `~/.aws`, "
+        "container and instance metadata (IAM roles, IRSA). Off, only the keys above are used "
+        "and nothing asks the metadata service (169.254.169.254).",
+        "storage",
+    )
     s3_addressing_style: str = setting("path", "`path` (MinIO, SeaweedFS) or `virtual` (AWS).", "storage")
     s3_create_bucket: bool = setting(
         False, "Create the bucket at start when it is missing (dev and compose).", "storage"
@@ -102,15 +113,36 @@ class PlatformSettings(BaseModel):
     min_dpi: int = setting(50, "Lowest `dpi` a task may ask for.", "documents")
     max_dpi: int = setting(400, "Highest `dpi` a task may ask for.", "documents")
     fetch_timeout_s: float = setting(
-        60.0, "Time limit for downloading a `url` source, in seconds.", "documents"
+        60.0,
+        "Longest wait for any one connect or read while downloading a `url` source, in seconds.",
+        "documents",
+    )
+    fetch_deadline_s: float = setting(
+        600.0,
+        "Time limit for a whole `url` download (redirects, headers and body), in seconds; a "
+        "longer one fails the attempt with `fetch_timeout`.",
+        "documents",
+        gt=0,
+    )
+    fetch_min_bytes_per_s: int = setting(
+        8192,
+        "Slowest accepted `url` download, in bytes per second over each `OCR_FETCH_RATE_WINDOW_S`; "
+        "a slower one fails the attempt with `fetch_too_slow`. 0 turns the floor off.",
+        "documents",
+        ge=0,
+    )
+    fetch_rate_window_s: float = setting(
+        20.0, "Window over which `OCR_FETCH_MIN_BYTES_PER_S` is measured, in seconds.", "documents", gt=0
     )
     fetch_max_redirects: int = setting(
         3, "Redirects followed when downloading a `url` source (each hop is checked again).", "documents"
     )
     url_allowlist: str = setting(
         "",
-        "Comma-separated networks (CIDR) and host names that `url` sources and webhooks may "
-        "reach even though they are private, loopback or link-local.",
+        "Comma-separated entries that `url` sources and webhooks may reach even though they are "
+        "private, loopback or link-local: networks (`10.0.0.0/8`), addresses and host names, "
+        "each optionally with one port (`127.0.0.1:8080`, `[::1]:8080`, `files.internal:8443`). "
+        "An entry that cannot match is refused at start.",
         "documents",
     )
 
@@ -146,6 +178,12 @@ class PlatformSettings(BaseModel):
     sweep_interval_s: float = setting(30.0, "Period of the maintenance sweep (Celery beat).", "worker")
     task_max_attempts: int = setting(3, "Attempts before a task is moved to the dead-letter state.", "worker")
     tesseract_lang: str = setting("eng", "Tesseract language(s), e.g. `eng+deu`.", "worker")
+
+    @field_validator("url_allowlist")
+    @classmethod
+    def _allowlist_matches_something(cls, value: str) -> str:
+        parse_allowlist(value)  # raises AllowlistError (a ValueError) on an entry that cannot match
+        return value
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Self:

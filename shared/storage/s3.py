@@ -12,6 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.filenames import content_disposition
 from shared.storage.base import ObjectNotFound, StorageError
+from shared.storage.s3_credentials import s3_keys
 
 if TYPE_CHECKING:
     from shared.config import Settings
@@ -28,12 +29,15 @@ def make_s3_client(settings: Settings) -> Any:
         connect_timeout=10,
         read_timeout=60,
     )
+    # with both keys given boto3 searches for nothing; without them s3_keys raises
+    # S3NotConfigured unless the operator allowed boto3's own chain (s3_credentials.py)
+    keys = s3_keys(settings)
     return boto3.client(
         "s3",
         endpoint_url=settings.s3_endpoint_url or None,
         region_name=settings.s3_region,
-        aws_access_key_id=settings.s3_access_key_id or None,
-        aws_secret_access_key=settings.s3_secret_access_key or None,
+        aws_access_key_id=keys.access_key_id if keys else None,
+        aws_secret_access_key=keys.secret_access_key if keys else None,
         config=config,
     )
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
@@ -31,8 +30,8 @@ from shared.db.models import (
 from shared.db.session import session_scope
 from shared.logs import get_logger
 from shared.metrics.webhooks import WebhookOutcome, observe_webhook_delivery
+from shared.outbound.client import OutboundClient
 from shared.storage import Storage
-from shared.urls import parse_allowlist
 from shared.webhooks.emit import DISABLED_MESSAGE
 from shared.webhooks.payload import body_of, with_presigned
 from shared.webhooks.schedule import parse_retry_after, retry_delay
@@ -119,7 +118,7 @@ def judge(
 
 
 def deliver_once(
-    settings: Settings, storage: Storage, client: httpx.Client, delivery_id: str
+    settings: Settings, storage: Storage, client: OutboundClient, delivery_id: str
 ) -> float | None:
     """Make the delivery's next attempt if it is due. Returns the seconds after which the caller
     should send a wake-up message for the following attempt, or None (done, or left to the sweep)."""
@@ -173,7 +172,7 @@ def _metric_outcome(result: SendResult, verdict: Verdict) -> WebhookOutcome:
 
 
 def _attempt(
-    settings: Settings, storage: Storage, client: httpx.Client, claimed: Claimed, now: datetime
+    settings: Settings, storage: Storage, client: OutboundClient, claimed: Claimed, now: datetime
 ) -> SendResult:
     payload = claimed.payload
     if claimed.presign_keys:
@@ -196,7 +195,6 @@ def _attempt(
     policy = SendPolicy(
         timeout_s=settings.webhook_timeout_s,
         max_redirects=settings.webhook_max_redirects,
-        allowlist=tuple(parse_allowlist(settings.url_allowlist)),
     )
     return post(client, claimed.url, body.encode(), headers, policy)
 

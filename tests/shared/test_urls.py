@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.errors import InvalidRequest
+from shared.errors import InvalidRequest, Unprocessable
 from shared.urls import check_url, parse_allowlist, parse_s3_uri
 
 
@@ -53,3 +53,36 @@ def test_s3_uris_split_into_bucket_and_key() -> None:
     for bad in ("s3://bucket", "s3://bucket/", "http://bucket/key", "s3:///key"):
         with pytest.raises(InvalidRequest):
             parse_s3_uri(bad)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[2002:7f00:1::]/x",  # 6to4 of 127.0.0.1
+        "http://[2002:a9fe:a9fe::]/latest/meta-data/",  # 6to4 of 169.254.169.254
+        "http://[64:ff9b::a00:1]/x",  # NAT64 of 10.0.0.1
+        "http://[::ffff:a9fe:a9fe]/x",  # IPv4-mapped 169.254.169.254
+    ],
+)
+def test_ipv6_addresses_embedding_a_private_ipv4_are_refused(url: str) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        check_url(url)
+    assert caught.value.code == "url_not_allowed"
+
+
+def test_an_allowlisted_port_does_not_open_the_other_ports() -> None:
+    allowlist = parse_allowlist("127.0.0.1:8080, files.internal:8443")
+    assert check_url("http://127.0.0.1:8080/x", allowlist)
+    with pytest.raises(InvalidRequest, match=r"127\.0\.0\.1 \(port 8081\)"):
+        check_url("http://127.0.0.1:8081/x", allowlist)
+    with pytest.raises(InvalidRequest):
+        check_url("http://127.0.0.1/x", allowlist)
+
+
+@pytest.mark.parametrize("char", ["\r", "\n", "\t", "\x00", "\x1b", "\x7f"])
+def test_control_characters_are_refused_before_anything_else(char: str) -> None:
+    with pytest.raises(Unprocessable) as caught:
+        check_url(f"https://files.example/a{char}b.pdf")
+    assert caught.value.code == "url_control_characters"
+    assert caught.value.status == 422
+    assert repr(char) in caught.value.message

@@ -14,17 +14,19 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 
 from shared.config import Settings
 from shared.errors import InvalidRequest
-from shared.outbound import guarded_client
-from shared.urls import IPAddress, parse_allowlist
+from shared.outbound.client import HopLimits, OutboundClient
+from shared.urls import IPAddress, check_url, parse_allowlist
 from tests.documents import text_pdf
 from tests.fixtures.stack import Stack, build_stack
 from worker.pipeline.source import download_url
 
 PUBLIC = ipaddress.ip_address("93.184.216.34")
+LIMITS = HopLimits(max_redirects=0, timeout=httpx.Timeout(5), deadline_s=10)
 
 
 class Recorder(BaseHTTPRequestHandler):
@@ -143,14 +145,12 @@ def test_dns_rebinding_cannot_reach_a_private_address(tmp_path: Path, internal) 
     base, hits = internal
     port = base.rsplit(":", 1)[1]
     loopback = ipaddress.ip_address("127.0.0.1")
-    # the name looks public when checked, then points at 127.0.0.1 when connected to
+    # the name looks public when checked at submission, then points at 127.0.0.1 when fetched
+    url = f"http://rebind.example:{port}/doc.pdf"
+    resolver = _rebinding(PUBLIC, loopback)
+    check_url(url, (), resolver)
     with pytest.raises(InvalidRequest) as caught:
-        download_url(
-            f"http://rebind.example:{port}/doc.pdf",
-            str(tmp_path / "in"),
-            _settings(tmp_path, ""),
-            _rebinding(PUBLIC, loopback),
-        )
+        download_url(url, str(tmp_path / "in"), _settings(tmp_path, ""), resolver)
     assert caught.value.code == "url_not_allowed"
     assert "127.0.0.1" in caught.value.message
     assert hits == []
@@ -162,10 +162,12 @@ def test_the_connection_goes_to_the_checked_address_with_the_names_host_header(i
     # allowlisted loopback first, then a second answer that would lead elsewhere: the
     # transport resolves once per connection and connects to what it checked
     resolver = _rebinding(ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("10.9.9.9"))
-    with guarded_client(parse_allowlist("127.0.0.0/8"), 5, resolver) as client:
-        response = client.get(f"http://files.example:{port}/doc.pdf")
-    assert response.status_code == 200
-    assert response.content.startswith(b"%PDF")
+    with (
+        OutboundClient(parse_allowlist("127.0.0.0/8"), resolver) as client,
+        client.open("GET", f"http://files.example:{port}/doc.pdf", LIMITS) as response,
+    ):
+        assert response.status_code == 200
+        assert response.read().startswith(b"%PDF")
     assert hits == [("/doc.pdf", f"files.example:{port}")]
 
 
@@ -174,6 +176,9 @@ def test_environment_proxies_are_ignored(monkeypatch: pytest.MonkeyPatch, intern
     base, hits = internal
     monkeypatch.setenv("HTTP_PROXY", "http://169.254.169.254:80")
     monkeypatch.setenv("ALL_PROXY", "http://169.254.169.254:80")
-    with guarded_client(parse_allowlist("127.0.0.0/8"), 5) as client:
-        assert client.get(f"{base}/doc.pdf").status_code == 200
+    with (
+        OutboundClient(parse_allowlist("127.0.0.0/8")) as client,
+        client.open("GET", f"{base}/doc.pdf", LIMITS) as response,
+    ):
+        assert response.status_code == 200
     assert len(hits) == 1

@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
-from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -19,10 +20,11 @@ from shared.config import Settings
 from shared.documents.inspect import Limits, inspect_document
 from shared.documents.sniff import DocumentType
 from shared.errors import DocumentError, InvalidRequest, PayloadTooLarge, TransientError
-from shared.outbound import guarded_client
+from shared.outbound.client import HopLimits, OutboundClient
+from shared.outbound.pace import MinimumRate, TooSlow
 from shared.storage import Storage, StorageError
 from shared.storage.keys import input_key
-from shared.urls import Resolver, check_url, parse_allowlist, parse_s3_uri, resolve
+from shared.urls import Resolver, parse_allowlist, parse_s3_uri, resolve
 from worker.pipeline.store import TaskSnapshot, TaskStore
 
 _CHUNK = 1024 * 1024
@@ -79,38 +81,50 @@ def materialize(
 
 
 def download_url(url: str, path: str, settings: Settings, resolver: Resolver = resolve) -> tuple[str, int]:
-    """Stream `url` to `path` with the SSRF guard on every hop (and on the connection itself:
-    `shared.outbound`), a size cap and a time limit."""
-    allowlist = parse_allowlist(settings.url_allowlist)
-    timeout = httpx.Timeout(settings.fetch_timeout_s, connect=10.0)
-    current = url
-    with guarded_client(allowlist, timeout, resolver) as client:
-        for _ in range(settings.fetch_max_redirects + 1):
-            check_url(current, allowlist, resolver)
-            try:
-                with client.stream("GET", current) as response:
-                    if response.is_redirect:
-                        location = response.headers.get("location")
-                        if not location:
-                            raise InvalidRequest("redirect without a Location header", "fetch_failed")
-                        current = urljoin(current, location)
-                        continue
-                    if response.status_code >= 500 or response.status_code == 429:
-                        raise TransientError(
-                            f"{_host(current)} answered {response.status_code}", "fetch_failed"
-                        )
-                    if response.status_code != 200:
-                        raise InvalidRequest(
-                            f"downloading the URL failed: {_host(current)} answered {response.status_code}",
-                            "fetch_failed",
-                        )
-                    with open(path, "wb") as out:
-                        return _copy_capped(response.iter_bytes(_CHUNK), out, settings.max_upload_bytes)
-            except httpx.TimeoutException as exc:
-                raise TransientError(f"downloading the URL timed out: {exc}", "fetch_timeout") from exc
-            except httpx.TransportError as exc:
-                raise TransientError(f"downloading the URL failed: {exc}", "fetch_failed") from exc
-    raise InvalidRequest(f"more than {settings.fetch_max_redirects} redirects", "too_many_redirects")
+    """Stream `url` to `path` through the outbound client (`shared.outbound`: every hop and
+    connection checked), with a size cap, a total deadline and a minimum rate."""
+    limits = HopLimits(
+        max_redirects=settings.fetch_max_redirects,
+        timeout=httpx.Timeout(settings.fetch_timeout_s, connect=10.0),
+        deadline_s=settings.fetch_deadline_s,
+    )
+    started = time.monotonic()
+    with OutboundClient(parse_allowlist(settings.url_allowlist), resolver) as client:
+        try:
+            with client.open("GET", url, limits) as response:
+                return _save(response, path, settings)
+        except TooSlow as exc:
+            raise TransientError(f"downloading the URL was too slow: {exc}", "fetch_too_slow") from exc
+        except httpx.TimeoutException as exc:
+            raise TransientError(_timeout_message(settings, started), "fetch_timeout") from exc
+        except httpx.TransportError as exc:
+            raise TransientError(f"downloading the URL failed: {exc}", "fetch_failed") from exc
+
+
+def _timeout_message(settings: Settings, started: float) -> str:
+    if time.monotonic() - started >= settings.fetch_deadline_s:
+        return f"downloading the URL took longer than OCR_FETCH_DEADLINE_S ({settings.fetch_deadline_s:g}s)"
+    return f"the URL's server did not answer within OCR_FETCH_TIMEOUT_S ({settings.fetch_timeout_s:g}s)"
+
+
+def _save(response: httpx.Response, path: str, settings: Settings) -> tuple[str, int]:
+    host = response.request.url.host
+    if response.is_redirect:
+        raise InvalidRequest(f"more than {settings.fetch_max_redirects} redirects", "too_many_redirects")
+    if response.status_code >= 500 or response.status_code == 429:
+        raise TransientError(f"{host} answered {response.status_code}", "fetch_failed")
+    if response.status_code != 200:
+        message = f"downloading the URL failed: {host} answered {response.status_code}"
+        raise InvalidRequest(message, "fetch_failed")
+    floor = MinimumRate(settings.fetch_min_bytes_per_s, settings.fetch_rate_window_s, time.monotonic())
+    with open(path, "wb") as out:
+        return _copy_capped(_paced(response.iter_bytes(), floor), out, settings.max_upload_bytes)
+
+
+def _paced(chunks: Iterator[bytes], floor: MinimumRate) -> Iterator[bytes]:
+    for chunk in chunks:
+        floor.observe(len(chunk), time.monotonic())
+        yield chunk
 
 
 def download_s3(uri: str, path: str, settings: Settings) -> tuple[str, int]:
@@ -148,10 +162,6 @@ def _copy_capped(chunks: object, out: BinaryIO, limit: int) -> tuple[str, int]:
         digest.update(chunk)
         out.write(chunk)
     return digest.hexdigest(), size
-
-
-def _host(url: str) -> str:
-    return urlsplit(url).hostname or url
 
 
 def scratch_dir() -> tempfile.TemporaryDirectory[str]:

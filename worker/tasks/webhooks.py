@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import httpx
-
+from shared.outbound.client import OutboundClient
 from shared.queue import TASK_WEBHOOK_DELIVER, TASK_WEBHOOK_SWEEP, enqueue_webhook_delivery
 from shared.storage import Storage, make_storage
 from shared.webhooks.delivery import deliver_once
@@ -18,8 +17,8 @@ from worker.app import app, settings
 # one connection pool and one storage client per process, built on first use, so that a worker
 # that only runs OCR never builds them
 @lru_cache(maxsize=1)
-def http_client() -> httpx.Client:
-    return make_client()
+def http_client() -> OutboundClient:
+    return make_client(settings)
 
 
 @lru_cache(maxsize=1)

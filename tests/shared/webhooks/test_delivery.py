@@ -22,7 +22,7 @@ from tests.shared.webhooks.factories import finished_task, webhook_settings
 
 
 def deliver(settings: Settings, delivery_id: str) -> float | None:
-    with make_client() as client:
+    with make_client(settings) as client:
         return deliver_once(settings, make_storage(settings), client, delivery_id)
 
 

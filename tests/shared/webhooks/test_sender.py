@@ -13,8 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from shared.outbound.client import OutboundClient
 from shared.urls import parse_allowlist
-from shared.webhooks.sender import RESPONSE_MAX_CHARS, SendPolicy, make_client, pinned_url, post
+from shared.webhooks.sender import RESPONSE_MAX_CHARS, SendPolicy, post
 
 LOOPBACK = tuple(parse_allowlist("127.0.0.1/32"))
 
@@ -65,10 +66,8 @@ def server() -> Iterator[tuple[str, list[dict[str, Any]]]]:
 def send(
     url: str, timeout_s: float = 5, max_redirects: int = 0, allowlist: tuple[Any, ...] = LOOPBACK
 ) -> Any:
-    with make_client() as client:
-        return post(
-            client, url, b'{"a":1}', {"webhook-id": "msg_1"}, SendPolicy(timeout_s, max_redirects, allowlist)
-        )
+    with OutboundClient(allowlist) as client:
+        return post(client, url, b'{"a":1}', {"webhook-id": "msg_1"}, SendPolicy(timeout_s, max_redirects))
 
 
 def test_a_2xx_answer_is_ok_with_its_latency_and_body(server: tuple[str, list[dict[str, Any]]]) -> None:
@@ -152,12 +151,3 @@ def test_allowed_redirects_repost_and_check_every_hop(server: tuple[str, list[di
     port = urlsplit(base).port
     escaped = send(f"{base}/redirect?to=http://127.0.0.2:{port}/ok", max_redirects=1)
     assert escaped.refused_code == "url_not_allowed", "127.0.0.2 is loopback but not allowlisted"
-
-
-def test_ipv6_addresses_are_bracketed_when_pinned() -> None:
-    import ipaddress
-
-    assert (
-        pinned_url("https://h.example:8443/a?b=1", ipaddress.ip_address("::1")) == "https://[::1]:8443/a?b=1"
-    )
-    assert pinned_url("http://h.example", ipaddress.ip_address("10.0.0.1")) == "http://10.0.0.1/"
