@@ -86,7 +86,9 @@ def build_context() -> WorkerContext:
         pool.warm_up()
         ctx.render = pool
         ctx.on_close.append(pool.close)
-        limit = settings.deepseek_max_pages_in_flight or settings.deepseek_max_num_seqs + 128
+        # look-ahead: a whole batch beyond the one decoding is rendered, prepared and queued in
+        # vLLM, so a finishing wave of pages is replaced at once instead of after its renders
+        limit = settings.deepseek_max_pages_in_flight or 2 * settings.deepseek_max_num_seqs
         ctx.page_gate = threading.BoundedSemaphore(limit)
         log.info("worker.render_pool.ready", processes=preparation.processes, pages_in_flight=limit)
     return ctx
