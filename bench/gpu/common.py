@@ -192,11 +192,16 @@ def host_facts() -> dict[str, Any]:
     cpu = platform.processor() or None
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-        cpu = next((line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")), cpu)
+        cpu = next(
+            (line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")), cpu
+        )
     gpus = None
     with contextlib.suppress(OSError, subprocess.SubprocessError):
         out = subprocess.run(
-            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True, timeout=20
+            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=20,
         ).stdout
         gpus = [line.strip() for line in out.splitlines() if line.strip()] or None
     return {
@@ -213,7 +218,9 @@ def _commit() -> str | None:
     import subprocess
 
     with contextlib.suppress(OSError, subprocess.SubprocessError):
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
+        )
         return out.stdout.strip() or None
     return None
 

@@ -168,7 +168,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--docs", type=int, default=64)
     ap.add_argument("--pages-per-doc", type=int, default=16)
     ap.add_argument("--max-tokens", type=int, default=1000)
-    ap.add_argument("--concurrency", type=int, default=64)
+    ap.add_argument("--concurrency", type=int, default=64, help="tasks at once, per worker")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes, one engine each (set their gpu-util with --set)",
+    )
     ap.add_argument("--pages-in-flight", type=int, default=16)
     ap.add_argument("--set", nargs=2, action="append", metavar=("VAR", "VALUE"), help="extra worker env")
     ap.add_argument("--ready-timeout", type=float, default=420, help="seconds the worker may take to start")
@@ -187,24 +193,35 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     (data / "docs").mkdir(parents=True)
     docs = [make_pdf(data / "docs" / f"doc-{i}.pdf", args.pages_per_doc, 100 + i) for i in range(args.docs)]
     env = worker_env(args, data)
-    log = Path(args.log)
-    log.parent.mkdir(parents=True, exist_ok=True)
     sampler = GpuSampler()
     sampler.start()
     started = time.time()
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ocrp.main", "worker", "-c", str(args.concurrency)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    procs, logs = [], []
+    for index in range(args.workers):
+        log = Path(args.log) if index == 0 else Path(f"{args.log}.{index}")
+        log.parent.mkdir(parents=True, exist_ok=True)
+        # a worker of its own per engine: its own node name and torch.compile cache (two engines
+        # compiling into one cache folder at once would race)
+        worker_env_i = dict(env)
+        command = [sys.executable, "-m", "ocrp.main", "worker", "-c", str(args.concurrency)]
+        if args.workers > 1:
+            command += ["--name", f"bench{index}@%h"]
+            if index > 0:
+                root = os.environ.get("VLLM_CACHE_ROOT", os.path.expanduser("~/.cache/vllm"))
+                worker_env_i["VLLM_CACHE_ROOT"] = f"{root}-{index}"
+        with log.open("wb") as out:
+            procs.append(
+                subprocess.Popen(
+                    command, env=worker_env_i, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                )
+            )
+        logs.append(log)
     try:
-        wait_ready(log, proc, args.ready_timeout)
+        for log, proc in zip(logs, procs, strict=True):
+            wait_ready(log, proc, args.ready_timeout - (time.time() - started))
         ready_s = time.time() - started
         print(f"worker ready in {ready_s:.1f}s", flush=True)
-        cpu0 = cpu_by_kind(proc.pid)
+        cpu0 = cpu_of(procs)
         t1 = time.time()
         ids = create_tasks(data, docs, args.mode)
         while time.time() - t1 < args.timeout:
@@ -213,7 +230,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
                 break
             time.sleep(0.25)
         t2 = time.time()
-        cpu1 = cpu_by_kind(proc.pid)
+        cpu1 = cpu_of(procs)
         states = task_states(data, ids)
         finished = [s for s in states if s[2] is not None]
         pages = sum(s[3] for s in states)
@@ -247,22 +264,34 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             "engine_core_cpu_ms_per_page": per_page("engine_core"),
             "cpu_s": cpu,
             "worker_ready_s": round(ready_s, 1),
-            "engines": engine_processes(env),
+            "engines": args.workers * engine_processes(env),
+            "workers": args.workers,
             "concurrency": args.concurrency,
             "pages_in_flight": args.pages_in_flight,
-            "env": {k: v for k, v in env.items() if k.startswith(("OCR_DEEPSEEK", "OCR_EVENTS", "OCR_RENDER"))},
+            "env": {
+                k: v for k, v in env.items() if k.startswith(("OCR_DEEPSEEK", "OCR_EVENTS", "OCR_RENDER"))
+            },
         }
         record(Path(args.out), row)
         return row
     finally:
         sampler.stopped.set()
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=30)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            pass
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        for proc in procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=30)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+def cpu_of(procs: list[subprocess.Popen[bytes]]) -> dict[str, float]:
+    totals: dict[str, float] = {}
+    for proc in procs:
+        for kind, seconds in cpu_by_kind(proc.pid).items():
+            totals[kind] = totals.get(kind, 0.0) + seconds
+    return totals
 
 
 def engine_processes(env: dict[str, str]) -> int:

@@ -21,9 +21,9 @@ import anyio.to_thread
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from shared.clock import utcnow
 from shared.db.models import TaskEventRow
 from shared.db.session import session_scope
-from shared.clock import utcnow
 from shared.events.model import StoredEvent, TaskEvent, decode
 from shared.events.store import WATCH_REFRESH_S, WATCH_TTL_S
 from shared.logs import get_logger

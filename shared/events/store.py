@@ -13,7 +13,6 @@ from typing import Protocol
 
 from shared.events.model import StoredEvent, TaskEvent
 
-
 # A watcher marks its task as watched when it subscribes and again every WATCH_REFRESH_S while
 # it reads; a mark counts for WATCH_TTL_S. Workers stream a page's text only for watched
 # tasks: storing ~125 deltas a page that nobody reads cost the GPU worker most of its CPU.

@@ -38,7 +38,8 @@ def test_large_buffers_travel_as_files_and_arrive_equal(tmp_path: Path) -> None:
     assert os.listdir(spool.folder() or "") == []  # unlinked as soon as mapped
     back["pixels"][0, 0, 0, 0] = 7.0  # the copy-on-write mapping is writable
     spool.close()
-    assert not tmp_path.joinpath("x").exists() and list(tmp_path.iterdir()) == []
+    assert not tmp_path.joinpath("x").exists()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_without_shared_memory_everything_goes_inline() -> None:

@@ -44,7 +44,8 @@ def make() -> tuple[PipelineEvents, Recorder, Clock]:
 def test_only_a_watched_task_streams_and_the_answer_is_asked_once_a_second() -> None:
     events, recorder, clock = make()
     sink, unwatched = events.delta_sink("tsk_1"), events.delta_sink("tsk_2")
-    assert sink.watched() and not unwatched.watched()
+    assert sink.watched()
+    assert not unwatched.watched()
     recorder.watchers.clear()  # the watcher left: still streaming until the answer is a second old
     assert sink.watched()
     assert recorder.asked == 2

@@ -3,12 +3,12 @@
 It asks for prepared inputs like the DeepSeek engine (`preparation`: the render processes make
 Gundam-size bf16 pixel tensors, ~21 MB an A4 page, the size vLLM's processor makes there), and
 answers every page at once with DeepSeek-style grounding markdown of `tokens` tokens (about
-four characters a token). A page that asks for deltas gets them as vLLM's DELTA outputs come:
-chunks of `stream_interval` tokens, spaced `delta_pace_s` apart (0.11 s: just over the live
-events' default merge interval, so each becomes an event as on the GPU, where 8 tokens take
-0.3-0.6 s). The pacing costs no CPU; it only keeps the page's thread waiting as vLLM would. Everything else -- claim, render, layout, crops,
-checkpoints, events, results -- is the worker's own code, so `bench/worker_path.py` measures
-what the worker process spends per page apart from the engine itself.
+four characters a token). A page that asks for deltas (a watched task) gets them as vLLM's
+DELTA outputs come: chunks of `stream_interval` tokens, `delta_pace_s` apart (0.11 s; on the
+GPU 8 tokens take 0.3-0.6 s). The pacing costs no CPU; it only keeps the page's thread waiting
+as vLLM would. Everything else -- claim, render, layout, crops, checkpoints, events, results --
+is the worker's own code, so `bench/worker_path.py` measures what the worker process spends per
+page apart from the engine itself.
 """
 
 from __future__ import annotations
@@ -28,11 +28,57 @@ if TYPE_CHECKING:
     from shared.options import TaskOptions
 
 CHARS_PER_TOKEN = 4
-_WORDS = (
-    "the of and to in a is that for it as was with be by on not this are or from at which "
-    "invoice total amount date customer order number page section table figure report summary "
-    "result method analysis value system data model process 2024 12.50 340.00 EUR Ltd."
-).split()
+_WORDS = [
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "a",
+    "is",
+    "that",
+    "for",
+    "it",
+    "as",
+    "was",
+    "with",
+    "be",
+    "by",
+    "on",
+    "not",
+    "this",
+    "are",
+    "or",
+    "from",
+    "at",
+    "which",
+    "invoice",
+    "total",
+    "amount",
+    "date",
+    "customer",
+    "order",
+    "number",
+    "page",
+    "section",
+    "table",
+    "figure",
+    "report",
+    "summary",
+    "result",
+    "method",
+    "analysis",
+    "value",
+    "system",
+    "data",
+    "model",
+    "process",
+    "2024",
+    "12.50",
+    "340.00",
+    "EUR",
+    "Ltd.",
+]
 
 
 def grounding_text(tokens: int, seed: int) -> str:

@@ -26,7 +26,6 @@ from shared.events.model import delta_event, page_event, status_event
 from worker.layout.grounding_stream import GroundingStreamFilter
 from worker.pipeline.pages import DeltaSink, PageOutcome
 
-
 WATCH_CHECK_S = 1.0  # how stale the answer to "is this task watched?" may be
 
 
