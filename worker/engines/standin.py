@@ -161,6 +161,11 @@ def _preparer(spec: ModeSpec, prompt_tokens: int) -> GundamSizePreparer:
     return GundamSizePreparer(spec, prompt_tokens)
 
 
+def standin_preparation(processes: int, mode: str) -> Preparation:
+    # 13: the prompt's text tokens next to its image tokens, as DeepSeek-OCR's prompt has
+    return Preparation(factory=functools.partial(_preparer, mode_spec(mode), 13), processes=processes)
+
+
 class StandInEngine:
     def __init__(
         self,
@@ -174,7 +179,7 @@ class StandInEngine:
         self.delta_pace_s = delta_pace_s
         self.stream_interval = max(1, stream_interval)
         spec = mode_spec(mode)
-        self.preparation = Preparation(factory=functools.partial(_preparer, spec, 13), processes=processes)
+        self.preparation = standin_preparation(processes, mode)
         self.info = EngineInfo(
             name="standin", model=f"stand-in ({spec.name} inputs)", modes=(spec.name,), streams_tokens=True
         )

@@ -143,6 +143,7 @@ class TimedRenderer:
         self._started = 0
         self._lock = threading.Lock()
         self._spool = handoff.Spool()
+        self._starting: list[RenderChild] = []  # spawned by start_all, not yet waited for
 
     def __call__(
         self,
@@ -175,28 +176,39 @@ class TimedRenderer:
 
     def warm_up(self) -> None:
         """Start every child now (and its initializer), all at once, instead of at the first
-        pages; returns when all are ready. A child that cannot start raises, and the others are
-        still kept."""
-        children: list[RenderChild] = []
-        ready: list[RenderChild] = []
+        pages; returns when all are ready."""
+        self.start_all()
+        self.wait_started()
+
+    def start_all(self) -> None:
+        """Spawn the missing children and return at once: their initializers (vLLM's import,
+        the tokenizer) run while the caller does something else, such as starting the engine."""
         with self._lock:
-            wanted = self.max_children - self._started
-            self._started += wanted
-        try:
-            for _ in range(wanted):
-                children.append(self._new_child(wait=False))
-            deadline = time.monotonic() + START_TIMEOUT_S
-            for child in children:
-                child.wait_ready(deadline - time.monotonic())
-                ready.append(child)
-        finally:
-            for child in children:
-                if child not in ready:
-                    child.kill()
+            wanted = self.max_children - self._started - len(self._starting)
+        for _ in range(max(0, wanted)):
+            child = self._new_child(wait=False)
             with self._lock:
-                self._started -= wanted - len(ready)
-            for child in ready:
-                self._idle.put(child)
+                self._starting.append(child)
+
+    def wait_started(self) -> None:
+        """Until every child of `start_all` is ready. One that cannot start raises; the ready
+        ones are kept either way."""
+        with self._lock:
+            starting, self._starting = self._starting, []
+            self._started += len(starting)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        problem: BaseException | None = None
+        for child in starting:
+            try:
+                child.wait_ready(deadline - time.monotonic())
+            except RuntimeError as exc:
+                problem = problem or exc
+                with self._lock:
+                    self._started -= 1
+                continue
+            self._idle.put(child)
+        if problem is not None:
+            raise problem
 
     def _new_child(self, wait: bool = True) -> RenderChild:
         spool = self._spool.folder()
@@ -234,6 +246,10 @@ class TimedRenderer:
             self._started -= 1
 
     def close(self) -> None:
+        with self._lock:
+            starting, self._starting = self._starting, []
+        for child in starting:
+            child.kill()
         while True:
             try:
                 child = self._idle.get_nowait()
