@@ -5,7 +5,8 @@ database, a task's events go away with the task (foreign key), and the row id gi
 resumable cursors for free. Writes are serialised per process so that ids become visible in
 order (on PostgreSQL a sequence value is taken before the commit); readers poll by
 `(task_id, id)`. Size stays bounded: the CPU engine writes about three rows a page, deltas are
-coalesced (`OCR_EVENTS_DELTA_INTERVAL_MS`), and the sweep deletes rows older than
+coalesced (`OCR_EVENTS_DELTA_INTERVAL_MS`) and written only for watched tasks (a watcher adds a
+`watch` row every 10 s, which readers skip), and the sweep deletes rows older than
 `OCR_EVENTS_RETENTION_S` (`prune_events`).
 """
 
@@ -88,7 +89,9 @@ class DbSubscription:
     def _latest(self) -> str:
         with session_scope(self.feed.url, self.feed.pool_size) as session:
             newest = session.scalar(
-                select(func.max(TaskEventRow.id)).where(TaskEventRow.task_id == self.task_id)
+                select(func.max(TaskEventRow.id)).where(
+                    TaskEventRow.task_id == self.task_id, TaskEventRow.type != WATCH_TYPE
+                )
             )
             return str(newest or 0)
 

@@ -33,6 +33,7 @@ def test_the_committed_reference_exists() -> None:
     assert reference["worker_cpu_ms_per_page"] > 0
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_the_worker_path_stays_within_twice_the_committed_cpu_per_page() -> None:
     # a clean environment: the worker runs on the embedded default in its own folder, whatever
