@@ -7,8 +7,15 @@ crops, checkpoints -> results, all as in production. Pages decode exactly --max-
 pages over the time from the first enqueue to the last task's finish; the worker's log is
 kept beside the results.
 
+Each row names the machine (BENCH_MACHINE, lscpu's CPU model, nvidia-smi's GPU) and splits the
+CPU time by process kind: the worker itself (which also runs vLLM's frontend), the render
+processes and vLLM's engine core, each per page. `--workers N` starts N workers on the one GPU
+(one engine each: give them a share of its memory with `--set
+OCR_DEEPSEEK_GPU_MEMORY_UTILIZATION 0.45`). `--engine standin` runs the same path on a CPU
+(`bench/worker_path.py`). The exact GPU calls: `bench/gpu/DEVICE_PLAN.md`.
+
 usage (GPU machine): python -m bench.gpu.pipeline --model /tmp/ocr-model --mode gundam \\
-    --docs 64 --pages-per-doc 16 --out bench/results/raw.jsonl --log $OUT/worker.log
+    --docs 64 --pages-per-doc 16 --out $OUT/results.jsonl --log $OUT/worker.log
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -188,8 +196,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     """Start the worker, time the documents through it, stop it; returns the recorded row."""
-    data = Path(f"/tmp/ocrp-pipeline-{args.engine}-{args.mode}")
-    shutil.rmtree(data, ignore_errors=True)
+    # a folder of its own: two benchmarks on one machine (the test suite's guard beside a manual
+    # run) must not share a database or a broker
+    data = Path(tempfile.mkdtemp(prefix=f"ocrp-pipeline-{args.engine}-{args.mode}-"))
     (data / "docs").mkdir(parents=True)
     docs = [make_pdf(data / "docs" / f"doc-{i}.pdf", args.pages_per_doc, 100 + i) for i in range(args.docs)]
     env = worker_env(args, data)
@@ -284,6 +293,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
                 proc.wait(timeout=30)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def cpu_of(procs: list[subprocess.Popen[bytes]]) -> dict[str, float]:
