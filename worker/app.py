@@ -21,7 +21,7 @@ from shared.metrics.pipeline import init_engine_series
 from shared.queue import TASK_PROCESS, is_ocr_queue, make_celery, worker_queues
 from shared.storage import make_storage
 from worker.batches.reuse import ResultReuser
-from worker.engines.base import EngineInfo, Preparation
+from worker.engines.base import EngineInfo
 from worker.hooks import terminal_hooks
 from worker.ops.exporter import start_metrics_server
 from worker.ops.heartbeat import HeartbeatPublisher, InFlight, WorkerIdentity
@@ -55,9 +55,22 @@ def _send_retry(task_id: str, queue: str, countdown: float) -> None:
 
 
 def build_context() -> WorkerContext:
-    from worker.engines.registry import load_engine
+    from worker.engines.registry import load_engine, preparation_for
 
-    engine = load_engine(settings)
+    # an engine that wants prepared inputs gets its render processes started first: they import
+    # vLLM and load the tokenizer (~24 s) while the engine itself loads
+    preparation = preparation_for(settings)
+    pool = None
+    if preparation is not None:
+        timeout = settings.render_timeout_s if settings.render_timeout_s > 0 else None
+        pool = RenderPool(preparation.processes, preparation.factory, timeout)
+        pool.start_all()
+    try:
+        engine = load_engine(settings)
+    except BaseException:
+        if pool is not None:
+            pool.close()
+        raise
     storage = make_storage(settings)
     ctx = WorkerContext(
         settings=settings,
@@ -71,8 +84,7 @@ def build_context() -> WorkerContext:
         reuse=ResultReuser(settings.database_url, storage),
         events=PipelineEvents(process_publisher(settings), settings.events_delta_interval_ms / 1000),
     )
-    preparation: Preparation | None = getattr(engine, "preparation", None)
-    if preparation is None:
+    if pool is None or preparation is None:
         # pages rendered in killable child processes, with the OCR_RENDER_TIMEOUT_S deadline
         renderer = make_renderer(settings)
         ctx.render = renderer
@@ -81,12 +93,12 @@ def build_context() -> WorkerContext:
     else:
         # render and prepare pages in processes, next to the engine, with a bound on the
         # pages the worker holds (images and prepared tensors) whatever the documents' size
-        timeout = settings.render_timeout_s if settings.render_timeout_s > 0 else None
-        pool = RenderPool(preparation.processes, preparation.factory, timeout)
-        pool.warm_up()
+        pool.wait_started()
         ctx.render = pool
         ctx.on_close.append(pool.close)
-        limit = settings.deepseek_max_pages_in_flight or settings.deepseek_max_num_seqs + 128
+        # look-ahead: a whole batch beyond the one decoding is rendered, prepared and queued in
+        # vLLM, so a finishing wave of pages is replaced at once instead of after its renders
+        limit = settings.deepseek_max_pages_in_flight or 2 * settings.deepseek_max_num_seqs
         ctx.page_gate = threading.BoundedSemaphore(limit)
         log.info("worker.render_pool.ready", processes=preparation.processes, pages_in_flight=limit)
     return ctx

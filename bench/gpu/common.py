@@ -182,7 +182,52 @@ def kill_children() -> None:
             child.kill()
 
 
+def host_facts() -> dict[str, Any]:
+    """What a row needs to be compared with others: machines of one kind differ (up to 1.6x
+    on the lent H200s, from the host CPU), so every row names its CPU model and GPU."""
+    import os
+    import platform
+    import subprocess
+
+    cpu = platform.processor() or None
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
+        cpu = next(
+            (line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")), cpu
+        )
+    gpus = None
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        ).stdout
+        gpus = [line.strip() for line in out.splitlines() if line.strip()] or None
+    return {
+        "machine": os.environ.get("BENCH_MACHINE", platform.node()),
+        "cpu_model": cpu,
+        "cpus": os.cpu_count(),
+        "gpu_name": gpus[0] if gpus else None,
+        "gpus": len(gpus) if gpus else 0,
+        "commit": _commit(),
+    }
+
+
+def _commit() -> str | None:
+    import subprocess
+
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
+        )
+        return out.stdout.strip() or None
+    return None
+
+
 def record(path: Path, row: dict[str, Any]) -> None:
+    row = {**host_facts(), **row}
+    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as handle:
         handle.write(json.dumps(row) + "\n")
     print("RESULT", json.dumps(row), flush=True)

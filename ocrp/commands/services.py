@@ -72,6 +72,8 @@ def check_engine_prerequisites(engine: str) -> None:
         from worker.engines.deepseek.preflight import check_deepseek
 
         check_deepseek()
+    elif engine == "standin":
+        return  # benchmarks only: needs nothing beyond the worker's own dependencies
     elif engine == "replay":
         from shared.config import get_settings
         from worker.engines.replay import replay_problem

@@ -115,8 +115,9 @@ class EngineSettings(BaseModel):
     deepseek_max_pages_in_flight: int = setting(
         0,
         "Pages of all tasks held at once by one GPU worker (rendered, prepared, queued in vLLM or "
-        "decoding): bounds its memory, about 28 MB a Gundam page. 0: max_num_seqs + 128. "
-        "Benchmarks of equal-length pages use 2 x max_num_seqs (a whole batch prepared ahead).",
+        "decoding): bounds its memory, about 28 MB a Gundam page. 0: 2 x max_num_seqs, so a "
+        "whole batch is prepared and queued while the current one decodes (~28 GB at 1,024 "
+        "Gundam pages). Needs OCR_WORKER_CONCURRENCY x OCR_PAGES_IN_FLIGHT at least as large.",
         "deepseek",
     )
     deepseek_bench_ignore_eos: bool = setting(

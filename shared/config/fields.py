@@ -17,6 +17,7 @@ class EngineName(StrEnum):
     tesseract = "tesseract"
     deepseek = "deepseek"
     replay = "replay"
+    standin = "standin"
 
 
 def setting(default: Any, description: str, group: str, **kwargs: Any) -> Any:

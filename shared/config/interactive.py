@@ -30,9 +30,10 @@ class InteractiveSettings(BaseModel):
         10_000, "Redis only: the events kept per task (the oldest are trimmed).", "interactive"
     )
     events_delta_interval_ms: int = setting(
-        100,
+        250,
         "Text deltas of a page are sent at most this often (tokens in between are merged). The "
-        "first delta of a page and its last text are sent at once.",
+        "first delta of a page and its last text are sent at once. Only tasks someone watches "
+        "(SSE, `/v1/ocr`, chat streams) stream text at all.",
         "interactive",
     )
     events_keepalive_s: float = setting(

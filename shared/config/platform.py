@@ -149,8 +149,9 @@ class PlatformSettings(BaseModel):
     # --- worker --------------------------------------------------------------------------
     engine: EngineName = setting(
         EngineName.tesseract,
-        "OCR engine of `ocrp worker`: `tesseract` (CPU), `deepseek` (GPU) or `replay` (recorded "
-        "DeepSeek-OCR outputs, for tests and debugging).",
+        "OCR engine of `ocrp worker`: `tesseract` (CPU), `deepseek` (GPU), `replay` (recorded "
+        "DeepSeek-OCR outputs, for tests and debugging) or `standin` (benchmarks only: the GPU "
+        "worker's page path with an engine that answers at once, see bench/worker_path.py).",
         "worker",
     )
     worker_concurrency: int = setting(

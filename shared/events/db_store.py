@@ -5,7 +5,8 @@ database, a task's events go away with the task (foreign key), and the row id gi
 resumable cursors for free. Writes are serialised per process so that ids become visible in
 order (on PostgreSQL a sequence value is taken before the commit); readers poll by
 `(task_id, id)`. Size stays bounded: the CPU engine writes about three rows a page, deltas are
-coalesced (`OCR_EVENTS_DELTA_INTERVAL_MS`), and the sweep deletes rows older than
+coalesced (`OCR_EVENTS_DELTA_INTERVAL_MS`) and written only for watched tasks (a watcher adds a
+`watch` row every 10 s, which readers skip), and the sweep deletes rows older than
 `OCR_EVENTS_RETENTION_S` (`prune_events`).
 """
 
@@ -15,19 +16,24 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import anyio.to_thread
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from shared.clock import utcnow
 from shared.db.models import TaskEventRow
 from shared.db.session import session_scope
 from shared.events.model import StoredEvent, TaskEvent, decode
+from shared.events.store import WATCH_REFRESH_S, WATCH_TTL_S
 from shared.logs import get_logger
 
 log = get_logger(__name__)
 READ_BATCH = 500
+# a watcher's mark (`shared.events.store.WATCH_TTL_S`) is a row of its own type in the same table:
+# no other table to migrate, and it goes away with the task and with the sweep's pruning
+WATCH_TYPE = "watch"
 
 
 class DbEventPublisher:
@@ -43,6 +49,19 @@ class DbEventPublisher:
         except Exception as exc:  # a deleted task (foreign key), a database hiccup
             log.warning("task.events.publish_failed", task_id=event.task_id, type=event.type, error=str(exc))
 
+    def watched(self, task_id: str) -> bool:
+        since = utcnow() - timedelta(seconds=WATCH_TTL_S)
+        try:
+            with session_scope(self.url, self.pool_size) as session:
+                newest = session.scalar(
+                    select(func.max(TaskEventRow.created_at)).where(
+                        TaskEventRow.task_id == task_id, TaskEventRow.type == WATCH_TYPE
+                    )
+                )
+        except Exception:
+            return True  # unknown: stream, as before watches were known
+        return newest is not None and newest >= since
+
     def close(self) -> None:
         return None
 
@@ -51,11 +70,28 @@ class DbSubscription:
     def __init__(self, feed: DbEventFeed, task_id: str) -> None:
         self.feed = feed
         self.task_id = task_id
+        self.marked_at = float("-inf")
+
+    def _mark(self) -> None:
+        try:
+            with session_scope(self.feed.url, self.feed.pool_size) as session:
+                session.add(TaskEventRow(task_id=self.task_id, type=WATCH_TYPE, data="{}"))
+        except Exception as exc:  # a deleted task (foreign key), a database hiccup
+            log.warning("task.events.watch_failed", task_id=self.task_id, error=str(exc))
+
+    async def mark(self) -> None:
+        """Tell the workers someone watches (see `shared.events.store.WATCH_TTL_S`)."""
+        now = time.monotonic()
+        if now - self.marked_at >= WATCH_REFRESH_S:
+            self.marked_at = now
+            await anyio.to_thread.run_sync(self._mark)
 
     def _latest(self) -> str:
         with session_scope(self.feed.url, self.feed.pool_size) as session:
             newest = session.scalar(
-                select(func.max(TaskEventRow.id)).where(TaskEventRow.task_id == self.task_id)
+                select(func.max(TaskEventRow.id)).where(
+                    TaskEventRow.task_id == self.task_id, TaskEventRow.type != WATCH_TYPE
+                )
             )
             return str(newest or 0)
 
@@ -63,7 +99,11 @@ class DbSubscription:
         with session_scope(self.feed.url, self.feed.pool_size) as session:
             rows = session.execute(
                 select(TaskEventRow.id, TaskEventRow.type, TaskEventRow.data)
-                .where(TaskEventRow.task_id == self.task_id, TaskEventRow.id > after)
+                .where(
+                    TaskEventRow.task_id == self.task_id,
+                    TaskEventRow.id > after,
+                    TaskEventRow.type != WATCH_TYPE,
+                )
                 .order_by(TaskEventRow.id)
                 .limit(READ_BATCH)
             ).all()
@@ -73,6 +113,7 @@ class DbSubscription:
         return await anyio.to_thread.run_sync(self._latest)
 
     async def read(self, after: str, wait_s: float) -> list[StoredEvent]:
+        await self.mark()
         deadline = time.monotonic() + wait_s
         while True:
             events = await anyio.to_thread.run_sync(self._after, int(after))
@@ -89,7 +130,9 @@ class DbEventFeed:
 
     @asynccontextmanager
     async def subscribe(self, task_id: str) -> AsyncIterator[DbSubscription]:
-        yield DbSubscription(self, task_id)
+        subscription = DbSubscription(self, task_id)
+        await subscription.mark()
+        yield subscription
 
     def valid_cursor(self, cursor: str) -> bool:
         return cursor.isascii() and cursor.isdigit() and len(cursor) <= 19

@@ -10,6 +10,7 @@ lands. Each stream is capped (`MAXLEN ~ OCR_EVENTS_MAX_PER_TASK`) and expires
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,6 +20,7 @@ import redis
 import redis.asyncio
 
 from shared.events.model import StoredEvent, TaskEvent, decode
+from shared.events.store import WATCH_REFRESH_S, WATCH_TTL_S
 from shared.logs import get_logger
 
 log = get_logger(__name__)
@@ -29,6 +31,10 @@ BEFORE_ALL = "0-0"
 
 def stream_key(task_id: str) -> str:
     return f"ocrp:events:{task_id}"
+
+
+def watch_key(task_id: str) -> str:
+    return f"ocrp:watched:{task_id}"
 
 
 class RedisEventPublisher:
@@ -52,6 +58,12 @@ class RedisEventPublisher:
         except redis.RedisError as exc:
             log.warning("task.events.publish_failed", task_id=event.task_id, type=event.type, error=str(exc))
 
+    def watched(self, task_id: str) -> bool:
+        try:
+            return bool(self.client.exists(watch_key(task_id)))
+        except redis.RedisError:
+            return True  # unknown: stream, as before watches were known
+
     def close(self) -> None:
         self.client.close()
 
@@ -66,6 +78,18 @@ class RedisSubscription:
         self.key = stream_key(task_id)
         self.task_id = task_id
         self.failing = False
+        self.marked_at = float("-inf")
+
+    async def mark(self) -> None:
+        """Tell the workers someone watches (see `shared.events.store.WATCH_TTL_S`)."""
+        now = time.monotonic()
+        if now - self.marked_at < WATCH_REFRESH_S:
+            return
+        try:
+            await self.client.set(watch_key(self.task_id), "1", ex=int(WATCH_TTL_S))
+            self.marked_at = now
+        except redis.RedisError as exc:
+            self._failed(exc)
 
     def _failed(self, exc: Exception) -> None:
         if not self.failing:
@@ -81,6 +105,7 @@ class RedisSubscription:
         return str(entries[0][0]) if entries else BEFORE_ALL
 
     async def read(self, after: str, wait_s: float) -> list[StoredEvent]:
+        await self.mark()
         block = int(wait_s * 1000)
         try:
             # Redis reads BLOCK 0 as "forever": no wait means no BLOCK argument at all
@@ -107,7 +132,9 @@ class RedisEventFeed:
         # connection its blocking reads need
         client = redis.asyncio.Redis.from_url(self.url, decode_responses=True, socket_connect_timeout=5)
         try:
-            yield RedisSubscription(client, task_id)
+            subscription = RedisSubscription(client, task_id)
+            await subscription.mark()
+            yield subscription
         finally:
             await client.aclose()
 

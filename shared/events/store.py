@@ -13,10 +13,20 @@ from typing import Protocol
 
 from shared.events.model import StoredEvent, TaskEvent
 
+# A watcher marks its task as watched when it subscribes and again every WATCH_REFRESH_S while
+# it reads; a mark counts for WATCH_TTL_S. Workers stream a page's text only for watched
+# tasks: storing ~125 deltas a page that nobody reads cost the GPU worker most of its CPU.
+WATCH_REFRESH_S = 10.0
+WATCH_TTL_S = 30.0
+
 
 class EventPublisher(Protocol):
     def publish(self, event: TaskEvent) -> None:
         """Store the event for its task's watchers; never raises."""
+        ...
+
+    def watched(self, task_id: str) -> bool:
+        """Whether someone follows the task's events now (a stale answer is fine; never raises)."""
         ...
 
     def close(self) -> None: ...
@@ -47,6 +57,9 @@ class NullPublisher:
 
     def publish(self, event: TaskEvent) -> None:
         return None
+
+    def watched(self, task_id: str) -> bool:
+        return False
 
     def close(self) -> None:
         return None

@@ -11,9 +11,15 @@ from worker.pipeline.pages import PageOutcome
 class Recorder:
     def __init__(self) -> None:
         self.events: list[TaskEvent] = []
+        self.watchers: set[str] = {"tsk_1"}
+        self.asked = 0
 
     def publish(self, event: TaskEvent) -> None:
         self.events.append(event)
+
+    def watched(self, task_id: str) -> bool:
+        self.asked += 1
+        return task_id in self.watchers
 
     def close(self) -> None:
         return None
@@ -33,6 +39,41 @@ class Clock:
 def make() -> tuple[PipelineEvents, Recorder, Clock]:
     recorder, clock = Recorder(), Clock()
     return PipelineEvents(recorder, delta_interval_s=0.1, clock=clock), recorder, clock
+
+
+def test_only_a_watched_task_streams_and_the_answer_is_asked_once_a_second() -> None:
+    events, recorder, clock = make()
+    sink, unwatched = events.delta_sink("tsk_1"), events.delta_sink("tsk_2")
+    assert sink.watched()
+    assert not unwatched.watched()
+    recorder.watchers.clear()  # the watcher left: still streaming until the answer is a second old
+    assert sink.watched()
+    assert recorder.asked == 2
+    clock.now += 1.0
+    assert not sink.watched()
+    assert recorder.asked == 3
+
+
+def test_an_unwatched_page_gets_no_delta_callback() -> None:
+    from worker.pipeline.pages import _page_sink
+
+    events, recorder, _ = make()
+    assert _page_sink(events.delta_sink("tsk_2"), 1) is None
+    on_delta = _page_sink(events.delta_sink("tsk_1"), 4)
+    assert on_delta is not None
+    on_delta("Text")
+    assert [(e.data["page"], e.data["text"]) for e in recorder.events] == [(4, "Text")]
+
+
+def test_the_default_merge_interval_is_a_quarter_second() -> None:
+    recorder, clock = Recorder(), Clock()
+    events = PipelineEvents(recorder, clock=clock)
+    sink = events.delta_sink("tsk_1")
+    for _ in range(10):  # 8 tokens every 0.1 s, as a fast GPU engine streams
+        sink(1, "abcd")
+        clock.now += 0.1
+    # the first text at once, then one event per 0.25 s
+    assert len(recorder.events) == 4
 
 
 def test_a_whole_page_delta_goes_out_at_once_then_the_page() -> None:

@@ -5,6 +5,12 @@ The pipeline calls this after the matching database write, so an event never ann
 the row does not hold. Deltas of a page go through a grounding filter (DeepSeek's markup out)
 and are merged while they arrive faster than `delta_interval_s`; a page's first text goes out
 at once, and whatever is left goes out before the page's own event.
+
+Text is streamed only for tasks someone watches (`EventPublisher.watched`, asked when a page
+starts, at most once a second a task): an unwatched page asks its engine for no deltas at all,
+so the GPU engine's frontend builds no output per step for it and no event is stored. A watcher
+that arrives while a page is being read gets the text of the pages that start after it, and
+every page's `page` event.
 """
 
 from __future__ import annotations
@@ -20,6 +26,21 @@ from shared.events.model import delta_event, page_event, status_event
 from worker.layout.grounding_stream import GroundingStreamFilter
 from worker.pipeline.pages import DeltaSink, PageOutcome
 
+WATCH_CHECK_S = 1.0  # how stale the answer to "is this task watched?" may be
+
+
+class TaskDeltas:
+    """A task's delta sink (`worker.pipeline.pages.DeltaSink`)."""
+
+    def __init__(self, events: PipelineEvents, task_id: str) -> None:
+        self.events, self.task_id = events, task_id
+
+    def __call__(self, page: int, text: str) -> None:
+        self.events._delta(self.task_id, page, text)
+
+    def watched(self) -> bool:
+        return self.events.watched(self.task_id)
+
 
 @dataclass
 class _PageText:
@@ -33,7 +54,7 @@ class PipelineEvents:
     def __init__(
         self,
         publisher: EventPublisher | None = None,
-        delta_interval_s: float = 0.1,
+        delta_interval_s: float = 0.25,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.publisher = publisher or NullPublisher()
@@ -41,6 +62,7 @@ class PipelineEvents:
         self.clock = clock
         self._lock = threading.Lock()
         self._pages: dict[tuple[str, int], _PageText] = {}
+        self._watched: dict[str, tuple[float, bool]] = {}  # task -> (asked at, answer)
 
     # -- status ------------------------------------------------------------------------------
     def running(self, task_id: str, attempt: int) -> None:
@@ -63,10 +85,18 @@ class PipelineEvents:
 
     # -- pages -------------------------------------------------------------------------------
     def delta_sink(self, task_id: str) -> DeltaSink:
-        def on_delta(page: int, text: str) -> None:
-            self._delta(task_id, page, text)
+        return TaskDeltas(self, task_id)
 
-        return on_delta
+    def watched(self, task_id: str) -> bool:
+        now = self.clock()
+        with self._lock:
+            cached = self._watched.get(task_id)
+        if cached is not None and now - cached[0] < WATCH_CHECK_S:
+            return cached[1]
+        answer = self.publisher.watched(task_id)
+        with self._lock:
+            self._watched[task_id] = (now, answer)
+        return answer
 
     def page_done(self, task_id: str, outcome: PageOutcome, progress: Progress) -> None:
         with self._lock:
@@ -106,3 +136,4 @@ class PipelineEvents:
         with self._lock:
             for key in [key for key in self._pages if key[0] == task_id]:
                 del self._pages[key]
+            self._watched.pop(task_id, None)

@@ -38,7 +38,14 @@ class Renderer(Protocol):
     ) -> RenderedPage: ...
 
 
-DeltaSink = Callable[[int, str], None]  # (page, text)
+class DeltaSink(Protocol):
+    """Where a task's text deltas go (`worker.pipeline.events`)."""
+
+    def __call__(self, page: int, text: str) -> None: ...
+
+    def watched(self) -> bool:
+        """Whether anyone watches the task now: a page streams its text only then."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -102,7 +109,7 @@ class PageProcessor:
                 image=rendered.image,
                 dpi=rendered.dpi,
                 options=job.options,
-                on_delta=(lambda text: on_delta(number, text)) if on_delta else None,
+                on_delta=_page_sink(on_delta, number),
                 cancel=cancel,
                 prepared=rendered.prepared,
             )
@@ -181,6 +188,13 @@ class PageProcessor:
             json.dumps(payload, ensure_ascii=False).encode(),
             "application/json",
         )
+
+
+def _page_sink(sink: DeltaSink | None, number: int) -> Callable[[str], None] | None:
+    """The page's delta callback, or None when nobody watches (the engine then streams nothing)."""
+    if sink is None or not sink.watched():
+        return None
+    return lambda text: sink(number, text)
 
 
 def load_checkpoint(storage: Storage, task_id: str, number: int) -> tuple[LayoutPage, str]:

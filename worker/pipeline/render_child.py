@@ -16,6 +16,11 @@ each child before its first page. A render pool that also prepares engine inputs
 (`worker.pipeline.render_pool`) can therefore be one of these: its preparation factory as the
 initializer, render + prepare as the target.
 
+A child's reply travels through `worker.pipeline.handoff`: large tensors and images as files in
+shared memory that the worker maps, so a prepared page's ~27 MB is not copied through the pipe.
+`warm_up` starts every child at once and then waits for them all (each imports vLLM and loads a
+tokenizer: ~24 s on a GPU host, which one after another made a 12-process pool take minutes).
+
 Children are spawned, not forked: the worker process has threads (Celery's pool, heartbeats,
 the engine), and forking a threaded process can copy a held lock into the child.
 """
@@ -26,6 +31,7 @@ import multiprocessing
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnContext, SpawnProcess
@@ -36,6 +42,7 @@ from shared.config import Settings
 from shared.documents.inspect import Limits
 from shared.errors import DocumentError, OcrpError
 from shared.logs import get_logger
+from worker.pipeline import handoff
 from worker.pipeline.render import RenderedPage, render_page
 
 if TYPE_CHECKING:
@@ -47,7 +54,11 @@ START_TIMEOUT_S = 120.0
 
 
 def _serve(
-    conn: Connection, target: RenderTarget, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]
+    conn: Connection,
+    target: RenderTarget,
+    initializer: Callable[..., None] | None,
+    initargs: tuple[Any, ...],
+    spool: str | None = None,
 ) -> None:
     """The child's loop: one page per request, until the parent closes the pipe."""
     if initializer is not None:
@@ -64,7 +75,7 @@ def _serve(
             reply = ("refused", type(exc).__name__, exc.code, exc.message)
         except Exception as exc:
             reply = ("error", f"{type(exc).__name__}: {exc}")
-        conn.send(reply)
+        conn.send_bytes(handoff.dumps(reply, spool))
 
 
 class RenderChild:
@@ -74,18 +85,28 @@ class RenderChild:
         target: RenderTarget,
         initializer: Callable[..., None] | None = None,
         initargs: tuple[Any, ...] = (),
+        spool: str | None = None,
+        wait: bool = True,
     ) -> None:
         parent, child = context.Pipe()
         self.process: SpawnProcess = context.Process(
-            target=_serve, args=(child, target, initializer, initargs), daemon=True, name="ocrp-render"
+            target=_serve,
+            args=(child, target, initializer, initargs, spool),
+            daemon=True,
+            name="ocrp-render",
         )
         self.process.start()
         child.close()
         self.conn = parent
+        if wait:
+            self.wait_ready(START_TIMEOUT_S)
+
+    def wait_ready(self, timeout_s: float) -> None:
+        """Until the child has run its initializer; kills it and raises if it cannot."""
         try:
-            if not parent.poll(START_TIMEOUT_S):
+            if not self.conn.poll(max(0.0, timeout_s)):
                 raise TimeoutError
-            parent.recv()
+            self.conn.recv()
         except (TimeoutError, EOFError, OSError) as exc:
             self.kill()
             raise RuntimeError(f"a render process could not start ({type(exc).__name__})") from exc
@@ -95,7 +116,7 @@ class RenderChild:
         self.conn.send(request)
         if not self.conn.poll(timeout_s):
             raise TimeoutError
-        reply: tuple[Any, ...] = self.conn.recv()
+        reply: tuple[Any, ...] = handoff.loads(self.conn.recv_bytes())
         return reply
 
     def kill(self) -> None:
@@ -121,6 +142,8 @@ class TimedRenderer:
         self._idle: queue.LifoQueue[RenderChild] = queue.LifoQueue()
         self._started = 0
         self._lock = threading.Lock()
+        self._spool = handoff.Spool()
+        self._starting: list[RenderChild] = []  # spawned by start_all, not yet waited for
 
     def __call__(
         self,
@@ -152,19 +175,44 @@ class TimedRenderer:
         return _unpack(reply)
 
     def warm_up(self) -> None:
-        """Start every child now (and its initializer), instead of at the first pages."""
-        children = []
+        """Start every child now (and its initializer), all at once, instead of at the first
+        pages; returns when all are ready."""
+        self.start_all()
+        self.wait_started()
+
+    def start_all(self) -> None:
+        """Spawn the missing children and return at once: their initializers (vLLM's import,
+        the tokenizer) run while the caller does something else, such as starting the engine."""
         with self._lock:
-            wanted = self.max_children - self._started
-            self._started += wanted
-        try:
-            for _ in range(wanted):
-                children.append(RenderChild(self._context, self.target, self.initializer, self.initargs))
-        finally:
+            wanted = self.max_children - self._started - len(self._starting)
+        for _ in range(max(0, wanted)):
+            child = self._new_child(wait=False)
             with self._lock:
-                self._started -= wanted - len(children)
-            for child in children:
-                self._idle.put(child)
+                self._starting.append(child)
+
+    def wait_started(self) -> None:
+        """Until every child of `start_all` is ready. One that cannot start raises; the ready
+        ones are kept either way."""
+        with self._lock:
+            starting, self._starting = self._starting, []
+            self._started += len(starting)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        problem: BaseException | None = None
+        for child in starting:
+            try:
+                child.wait_ready(deadline - time.monotonic())
+            except RuntimeError as exc:
+                problem = problem or exc
+                with self._lock:
+                    self._started -= 1
+                continue
+            self._idle.put(child)
+        if problem is not None:
+            raise problem
+
+    def _new_child(self, wait: bool = True) -> RenderChild:
+        spool = self._spool.folder()
+        return RenderChild(self._context, self.target, self.initializer, self.initargs, spool, wait)
 
     def _checkout(self) -> RenderChild:
         while True:
@@ -186,7 +234,7 @@ class TimedRenderer:
 
     def _start_child(self) -> RenderChild:
         try:
-            return RenderChild(self._context, self.target, self.initializer, self.initargs)
+            return self._new_child()
         except BaseException:
             with self._lock:
                 self._started -= 1
@@ -198,12 +246,17 @@ class TimedRenderer:
             self._started -= 1
 
     def close(self) -> None:
+        with self._lock:
+            starting, self._starting = self._starting, []
+        for child in starting:
+            child.kill()
         while True:
             try:
                 child = self._idle.get_nowait()
             except queue.Empty:
-                return
+                break
             self._discard(child)
+        self._spool.close()
 
 
 def _unpack(reply: tuple[Any, ...]) -> RenderedPage:

@@ -138,3 +138,20 @@ def test_old_events_are_pruned_and_a_deleted_task_takes_its_events(database_url:
         session.delete(session.get(Task, "tsk_new"))
     with session_scope(database_url) as session:
         assert session.scalar(select(func.count()).select_from(TaskEventRow)) == 0
+
+
+def test_a_task_is_watched_while_a_subscription_reads_it_and_the_mark_is_no_event(store: Store) -> None:
+    assert not store.publisher.watched("tsk_a")
+    store.publisher.publish(delta_event("tsk_a", 1, 0, "text"))
+
+    async def watch() -> tuple[bool, bool, list[StoredEvent]]:
+        async with store.feed.subscribe("tsk_a") as subscription:
+            during = await asyncio.to_thread(store.publisher.watched, "tsk_a")
+            other = await asyncio.to_thread(store.publisher.watched, "tsk_b")
+            events = await subscription.read(store.before_all, 0)
+        return during, other, events
+
+    during, other, events = asyncio.run(watch())
+    assert during
+    assert not other
+    assert [e.event.type for e in events] == ["delta"]  # the watch mark is not an event

@@ -72,12 +72,7 @@ class DeepSeekEngine:
         # this process (frontend) and, through the plugin, vLLM's own processes
         export_mode(config.spec)
         apply_mode(config.spec)
-        self.preparation = Preparation(
-            factory=functools.partial(
-                InputPreparer, config.model_path, config.spec, config.max_model_len, self.environment
-            ),
-            processes=config.prepare_processes or default_prepare_processes(),
-        )
+        self.preparation = preparation_of(config)
         self._inflight: dict[str, set[Future[Decoded]]] = defaultdict(set)
         self._lock = threading.Lock()
         self._mode_noted: set[str] = set()
@@ -263,6 +258,17 @@ class DeepSeekEngine:
         self._loop.call_soon_threadsafe(self._llm.shutdown)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=30)
+
+
+def preparation_of(config: DeepSeekConfig) -> Preparation:
+    """How the render processes prepare this engine's inputs; known before the engine starts,
+    so that the worker starts them while vLLM loads (`worker.engines.registry`)."""
+    return Preparation(
+        factory=functools.partial(
+            InputPreparer, config.model_path, config.spec, config.max_model_len, engine_environment(config)
+        ),
+        processes=config.prepare_processes or default_prepare_processes(),
+    )
 
 
 def engine_kwargs_summary(config: DeepSeekConfig) -> dict[str, Any]:
