@@ -373,13 +373,18 @@ def _recount(session: Session, task_id: str) -> None:
 
 # ------------------------------------------------------------------------------ the docs
 def diagram() -> str:
-    """The moves as text, one line each: the state diagram of docs/architecture.md."""
+    """The moves as text, one line each, by the state they start from: the state diagram of
+    docs/architecture.md."""
     width = max(len(name) for name in MOVES) + 4
+    order = list(TaskStatus)
+    edges = sorted(
+        ((source, move) for move in MOVES.values() for source in move.sources),
+        key=lambda edge: order.index(edge[0]),
+    )
     lines = []
-    for move in MOVES.values():
-        for source in sorted(move.sources):
-            arrow = f"──{move.name}".ljust(width, "─") + "▶"
-            lines.append(f"{source:<9} {arrow} {move.target:<10} {move.why}")
+    for source, move in edges:
+        arrow = f"──{move.name}".ljust(width, "─") + "▶"
+        lines.append(f"{source:<9} {arrow} {move.target:<10} {move.why}")
     return "\n".join(lines)
 
 
