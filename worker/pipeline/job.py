@@ -219,7 +219,9 @@ def _requeue(ctx: WorkerContext, log: EventLogger, snapshot: TaskSnapshot, exc: 
     if reached is None:
         log.info("task.retry.skipped", code=exc.code)
         return
-    log.warning("task.retry", code=exc.code, message=exc.message, delay_s=round(delay, 1))
+    # the cause (the backend's own text) is for operators; the public message stays generic
+    cause = str(exc.__cause__)[:500] if exc.__cause__ else None
+    log.warning("task.retry", code=exc.code, message=exc.message, cause=cause, delay_s=round(delay, 1))
     ctx.events.requeued(snapshot.id, exc.code, exc.message)
     ctx.send_retry(snapshot.id, snapshot.queue, delay)
 

@@ -20,7 +20,7 @@ from shared.documents.inspect import Limits, inspect_document
 from shared.documents.sniff import DocumentType
 from shared.errors import DocumentError, InvalidRequest, PayloadTooLarge, TransientError
 from shared.outbound import guarded_client
-from shared.storage import Storage, StorageError
+from shared.storage import Storage
 from shared.storage.keys import input_key
 from shared.urls import Resolver, check_url, parse_allowlist, parse_s3_uri, resolve
 from worker.pipeline.store import TaskSnapshot, TaskStore
@@ -44,10 +44,7 @@ def materialize(
 ) -> LocalInput:
     path = os.path.join(workdir, "input")
     if snapshot.input_key:
-        try:
-            storage.download_to(snapshot.input_key, path)
-        except StorageError as exc:
-            raise TransientError(f"reading the input failed: {exc}", "storage_unavailable") from exc
+        storage.download_to(snapshot.input_key, path)  # a missing input fails the task; an outage retries it
         info = inspect_document(path, limits_of(settings))
         return LocalInput(path, info.type, info.page_count)
 
@@ -63,10 +60,7 @@ def materialize(
     info = inspect_document(path, limits_of(settings))
     key = input_key(snapshot.id, info.type.extension)
     with open(path, "rb") as handle:
-        try:
-            storage.put_file(key, handle, info.type.content_type)
-        except StorageError as exc:
-            raise TransientError(f"storing the input failed: {exc}", "storage_unavailable") from exc
+        storage.put_file(key, handle, info.type.content_type)
     store.record_input(
         snapshot.id,
         content_type=info.type.content_type,
