@@ -97,9 +97,9 @@ def _apply(session: Session, task_id: str, name: str, *guards: ColumnElement[boo
         .values(status=move.target, **values)
         .execution_options(synchronize_session=False)
     )
+    _expire(session, task_id)  # refused too: the row may have moved under the caller's object
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise TransitionRefused(task_id, name, session.scalar(select(Task.status).where(Task.id == task_id)))
-    _expire(session, task_id)
 
 
 def _expire(session: Session, task_id: str) -> None:
@@ -241,8 +241,8 @@ def request_cancel(session: Session, task_id: str) -> None:
         .values(cancel_requested=True)
         .execution_options(synchronize_session=False)
     )
+    _expire(session, task_id)
     if result.rowcount == 1:  # type: ignore[attr-defined]
-        _expire(session, task_id)
         return
     row = session.execute(select(Task.status, Task.cancel_requested).where(Task.id == task_id)).one_or_none()
     if row is not None and row[0] == running:

@@ -37,13 +37,13 @@ def test_a_key_past_its_burst_is_told_when_to_come_back(tmp_path: Path) -> None:
 
 
 def test_the_local_bucket_refills_at_its_rate() -> None:
-    now = [100.0]
-    bucket = LocalBucket(rate=10.0, burst=2, clock=lambda: now[0])
+    now = [100.0]  # steps of binary fractions: the arithmetic is exact
+    bucket = LocalBucket(rate=8.0, burst=2, clock=lambda: now[0])
     assert [bucket.acquire("k") for _ in range(2)] == [0.0, 0.0]
-    assert bucket.acquire("k") == pytest.approx(0.1)
-    now[0] += 0.05
-    assert bucket.acquire("k") == pytest.approx(0.05)  # half a token came back
-    now[0] += 0.05
+    assert bucket.acquire("k") == 0.125
+    now[0] += 0.0625
+    assert bucket.acquire("k") == 0.0625  # half a token came back
+    now[0] += 0.0625
     assert bucket.acquire("k") == 0.0
     assert bucket.acquire("other") == 0.0  # every key has its own bucket
 
