@@ -210,11 +210,20 @@ def dead_letter(
     )
 
 
-def stop_canceled(session: Session, task_id: str, *, cancel_requested_only: bool = False) -> None:
+def stop_canceled(
+    session: Session, task_id: str, *, cancel_requested_only: bool = False, engine: str | None = None
+) -> None:
     """A running task stopped because its cancel was requested."""
     guard = Task.cancel_requested.is_(True) if cancel_requested_only else true()
+    values: dict[str, Any] = {"engine": engine} if engine else {}
     _finish(
-        session, task_id, "stop_canceled", guard, error_code=CANCELED_CODE, error_message=CANCELED_MESSAGE
+        session,
+        task_id,
+        "stop_canceled",
+        guard,
+        error_code=CANCELED_CODE,
+        error_message=CANCELED_MESSAGE,
+        **values,
     )
 
 

@@ -155,7 +155,7 @@ class TaskStore:
                 if status == TaskStatus.succeeded:
                     lifecycle.succeed(session, task_id, result_keys=result_keys or {}, engine=engine)
                 elif status == TaskStatus.canceled:
-                    lifecycle.stop_canceled(session, task_id)
+                    lifecycle.stop_canceled(session, task_id, engine=engine)
                 elif dead_letter:
                     lifecycle.dead_letter(
                         session, task_id, attempts=attempts, code=code, message=message, engine=engine
