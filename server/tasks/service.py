@@ -183,7 +183,9 @@ def cancel_or_delete(session: Session, storage: Storage, task: Task) -> CancelOu
             lifecycle.cancel_queued(session, task.id)
             return "canceled"
         except lifecycle.TransitionRefused:
-            status = TaskStatus(task.status)  # a worker claimed it meanwhile: ask it to stop
+            if task.status != TaskStatus.running:
+                raise  # it ended meanwhile: the caller asked to cancel, not to delete
+            status = TaskStatus.running  # a worker claimed it meanwhile: ask it to stop
     if status == TaskStatus.running:
         lifecycle.request_cancel(session, task.id)
         return "cancel_requested"

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from server.tasks.service import cancel_or_delete
 from shared.clock import utcnow
 from shared.db.models import Task, TaskStatus
@@ -48,3 +50,23 @@ def test_a_delete_of_a_queued_task_cancels_it_with_the_one_message(database_url:
             lifecycle.CANCELED_CODE,
             lifecycle.CANCELED_MESSAGE,
         )
+
+
+def test_a_cancel_of_a_task_that_ended_meanwhile_is_refused_not_a_delete(
+    database_url: str, tmp_path: Path
+) -> None:
+    task_id = _queued(database_url)
+    with session_scope(database_url) as request:
+        task = request.get(Task, task_id)
+        assert task is not None
+        request.commit()
+        with session_scope(database_url) as worker:
+            lifecycle.claim(worker, task_id, "w1", utcnow())
+            lifecycle.succeed(worker, task_id, result_keys={"markdown": "k"}, engine="e")
+
+        with pytest.raises(lifecycle.TransitionRefused) as refused:
+            cancel_or_delete(request, LocalStorage(tmp_path), task)
+        assert refused.value.status == 409
+    with session_scope(database_url) as session:
+        kept = session.get(Task, task_id)
+        assert kept is not None and kept.status == "succeeded"  # noqa: PT018
