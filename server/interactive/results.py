@@ -20,7 +20,7 @@ from shared.storage import ObjectNotFound, Storage
 from shared.storage.keys import layout_key, markdown_key
 
 # codes of a failed task that are the service's fault, not the document's
-_SERVER_FAULTS = {"internal_error": 500, "max_attempts_exceeded": 500}
+_SERVER_FAULTS = {"internal_error": 500, "max_attempts_exceeded": 500, "object_missing": 500}
 _UNAVAILABLE = {"storage_unavailable", "engine_unavailable", "transient_error", "service_unavailable"}
 
 
