@@ -2,8 +2,8 @@
 
 - A running task whose heartbeat stopped (its worker was killed) goes back to the queue, or to
   the dead-letter state (`failed`, `max_attempts_exceeded`) once it used up its attempts.
-- A queued task whose cancel was requested (left by a crash between the request and the end)
-  is canceled.
+- A queued task whose cancel was requested is canceled: nothing would ever claim it (a requeue
+  left such tasks behind before the lifecycle ended them itself).
 - A queued task whose message was lost (the embedded broker loses the messages a killed worker
   held; a flushed Redis loses everything) is sent again, but only while its queue is empty, so a
   deep backfill queue is never flooded with duplicates.
@@ -59,7 +59,7 @@ def sweep(settings: Settings, app: Celery) -> dict[str, int]:
         for task in stale:
             outcome = _repair_stale(session, task, settings.task_max_attempts)
             if outcome is None:
-                continue  # its worker came back meanwhile
+                continue  # it finished meanwhile
             counts[outcome] += 1
             if outcome == "requeued_stale":
                 requeue.append((task.id, task.queue))
@@ -67,8 +67,6 @@ def sweep(settings: Settings, app: Celery) -> dict[str, int]:
                 finished.append(
                     (task.id, TaskStatus.canceled if outcome == "canceled" else TaskStatus.failed)
                 )
-        # a cancel that reached a task while it was being put back in the queue (before the
-        # lifecycle ended such tasks itself) would leave it queued forever: nothing claims it
         for task_id in session.scalars(
             select(Task.id)
             .where(Task.status == TaskStatus.queued, Task.cancel_requested.is_(True))
@@ -99,7 +97,7 @@ def sweep(settings: Settings, app: Celery) -> dict[str, int]:
 
 
 def _repair_stale(session: Session, task: Task, max_attempts: int) -> str | None:
-    """The count the stale task's repair adds to, or None when it was no longer stale."""
+    """The count the stale task's repair adds to, or None when it is no longer running."""
     try:
         if task.cancel_requested:
             lifecycle.stop_canceled(session, task.id)
