@@ -7,6 +7,7 @@ a failed task or page, so a client sees one vocabulary whichever side found the 
     ├── AuthError                401 unauthorized
     ├── Forbidden                403 forbidden
     ├── NotFound                 404 not_found
+    │   └── ObjectNotFound       404 object_missing  (storage: the key does not exist; never retried)
     ├── Conflict                 409 task_not_finished, task_finished, ...
     ├── Gone                     410 result_expired, input_expired
     ├── PayloadTooLarge          413 payload_too_large
@@ -15,7 +16,15 @@ a failed task or page, so a client sees one vocabulary whichever side found the 
     │   └── DocumentError        422 pdf_encrypted, pdf_corrupt, too_many_pages, ...
     ├── RateLimited              429 rate_limited, quota_exceeded  (with Retry-After)
     └── Unavailable              503 service_unavailable, database_unavailable (with Retry-After)
-        └── TransientError       503 storage_unavailable, fetch_failed ... (workers retry these)
+        └── TransientError       503 fetch_failed, fetch_timeout ... (workers retry these)
+            └── StorageUnavailable  503 storage_unavailable (with Retry-After)
+
+    StorageError (a base of ObjectNotFound and StorageUnavailable): any storage failure, for
+    code that only cleans up and need not tell them apart.
+
+The storage backends (shared/storage/local.py, s3.py) raise only the two storage errors, so a
+storage failure needs no translation anywhere else: the API's one handler answers 404 or 503,
+and the worker retries the transient one and fails the task at once on the permanent one.
 """
 
 from __future__ import annotations
@@ -106,3 +115,29 @@ class TransientError(Unavailable):
     """A dependency hiccup (storage, network, broker): the same work may succeed when retried."""
 
     default_code = "transient_error"
+
+
+class StorageError(OcrpError):
+    """Any failure of object storage; each subclass takes its status from its other base."""
+
+
+class ObjectNotFound(StorageError, NotFound):
+    """A key that does not exist: retrying cannot bring it back."""
+
+    default_code = "object_missing"
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"the stored object {key!r} is missing")
+        self.key = key
+
+
+class StorageUnavailable(StorageError, TransientError):
+    """Storage did not answer or failed: the same operation may succeed shortly. The backend's
+    own text (endpoints, paths) stays in `detail`, for the logs, never in the public message."""
+
+    default_code = "storage_unavailable"
+    RETRY_AFTER_S = 5
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__("storage is unavailable; retry shortly", retry_after=self.RETRY_AFTER_S)
+        self.detail = detail

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 import redis
@@ -55,13 +56,13 @@ class NoLimit:
 
 
 class LocalBucket:
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, burst
+    def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate, self.burst, self.clock = rate, burst, clock
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
     def acquire(self, identity: str) -> float:
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             tokens, updated = self._buckets.get(identity, (float(self.burst), now))
             tokens = min(self.burst, tokens + (now - updated) * self.rate)

@@ -27,12 +27,12 @@ from shared.db.models import (
     ItemStatus,
     Task,
 )
-from shared.errors import Conflict, InvalidRequest, NotFound, TransientError, Unprocessable
+from shared.errors import Conflict, InvalidRequest, NotFound, Unprocessable
 from shared.ids import is_valid_id, new_id
 from shared.logs import get_logger
 from shared.options import TaskOptions
 from shared.queue import enqueue_expand
-from shared.storage import Storage, StorageError
+from shared.storage import Storage
 
 log = get_logger(__name__)
 
@@ -91,15 +91,6 @@ def _new_row(spec: NewBatch, kind: BatchSourceKind, fingerprint: str, **source: 
     )
 
 
-def _stored(action: Any, *args: Any) -> None:
-    try:
-        action(*args)
-    except StorageError as exc:
-        raise TransientError(
-            "storage is unavailable; retry shortly", "storage_unavailable", retry_after=5
-        ) from exc
-
-
 def create_s3_batch(
     session: Session, spec: NewBatch, source: S3Prefix, glob: str | None, fingerprint: str
 ) -> Batch:
@@ -115,7 +106,7 @@ def create_url_batch(
     batch = _new_row(spec, BatchSourceKind.urls, fingerprint, source_uri=name, source_total=len(urls))
     for chunk in range(0, len(urls), URL_CHUNK):
         text = "\n".join(urls[chunk : chunk + URL_CHUNK]) + "\n"
-        _stored(storage.put_bytes, url_chunk_key(batch.id, chunk // URL_CHUNK), text.encode(), "text/plain")
+        storage.put_bytes(url_chunk_key(batch.id, chunk // URL_CHUNK), text.encode(), "text/plain")
     session.add(batch)
     session.flush()
     return batch
@@ -137,7 +128,7 @@ def create_archive_batch(
     )
     batch.source_object = archive_key(batch.id)
     with open(path, "rb") as handle:
-        _stored(storage.put_file, batch.source_object, handle, "application/octet-stream")
+        storage.put_file(batch.source_object, handle, "application/octet-stream")
     session.add(batch)
     session.flush()
     return batch

@@ -15,12 +15,12 @@ from shared.clock import utcnow
 from shared.config import Settings
 from shared.db.models import Page, Task, TaskStatus
 from shared.db.session import session_scope
-from shared.errors import NotFound, TransientError
-from shared.storage import ObjectNotFound, Storage, StorageError
+from shared.errors import NotFound
+from shared.storage import ObjectNotFound, Storage
 from shared.storage.keys import layout_key, markdown_key
 
 # codes of a failed task that are the service's fault, not the document's
-_SERVER_FAULTS = {"internal_error": 500, "max_attempts_exceeded": 500}
+_SERVER_FAULTS = {"internal_error": 500, "max_attempts_exceeded": 500, "object_missing": 500}
 _UNAVAILABLE = {"storage_unavailable", "engine_unavailable", "transient_error", "service_unavailable"}
 
 
@@ -77,12 +77,6 @@ def _load(settings: Settings, storage: Storage, task_id: str) -> Outcome:
         layout = json.loads(storage.get_bytes(layout_key(task_id)))
     except ObjectNotFound:
         raise NotFound("the result object is missing from storage", "result_missing") from None
-    except StorageError as exc:
-        raise TransientError(
-            "storage is unavailable; fetch the result from the task shortly",
-            "storage_unavailable",
-            retry_after=5,
-        ) from exc
     return Outcome(resource, markdown, layout, tokens)
 
 

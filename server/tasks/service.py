@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 from celery import Celery
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.tasks.uploads import StagedFile
 from shared.clock import utcnow
 from shared.config import Settings
-from shared.db.models import Page, PageStatus, SourceKind, Task, TaskStatus
-from shared.errors import Conflict, Gone, InvalidRequest, NotFound, TransientError
+from shared.db.models import Page, SourceKind, Task, TaskStatus
+from shared.errors import Gone, InvalidRequest, NotFound
 from shared.ids import is_valid_id, new_id
 from shared.logs import get_logger
 from shared.options import TaskOptions
@@ -22,6 +22,7 @@ from shared.queue import QUEUE_INTERACTIVE, enqueue_process, routed_queue
 from shared.storage import Storage, StorageError
 from shared.storage.keys import input_key, task_prefix
 from shared.storage.s3_credentials import require_s3
+from shared.tasks import lifecycle
 from shared.urls import check_url, parse_allowlist, parse_s3_uri
 
 log = get_logger(__name__)
@@ -84,12 +85,7 @@ def create_uploaded_task(session: Session, storage: Storage, spec: NewTask, stag
     task.page_count = staged.info.page_count
     task.input_key = input_key(task.id, staged.info.type.extension)
     with open(staged.path, "rb") as handle:
-        try:
-            storage.put_file(task.input_key, handle, task.content_type)
-        except StorageError as exc:
-            raise TransientError(
-                "storage is unavailable; retry shortly", "storage_unavailable", retry_after=5
-            ) from exc
+        storage.put_file(task.input_key, handle, task.content_type)
     session.add(task)
     session.flush()
     return task
@@ -185,22 +181,17 @@ CancelOutcome = Literal["canceled", "cancel_requested", "deleted"]
 def cancel_or_delete(session: Session, storage: Storage, task: Task) -> CancelOutcome:
     status = TaskStatus(task.status)
     if status == TaskStatus.queued:
-        task.status = TaskStatus.canceled
-        task.cancel_requested = True
-        task.error_code, task.error_message = "canceled", "canceled by request"
-        task.finished_at = utcnow()
-        return "canceled"
+        try:
+            lifecycle.cancel_queued(session, task.id)
+            return "canceled"
+        except lifecycle.TransitionRefused:
+            if task.status != TaskStatus.running:
+                raise  # it ended meanwhile: the caller asked to cancel, not to delete
+            status = TaskStatus.running  # a worker claimed it meanwhile: ask it to stop
     if status == TaskStatus.running:
-        if task.cancel_requested:
-            raise Conflict("cancellation was already requested", "cancel_pending")
-        task.cancel_requested = True
+        lifecycle.request_cancel(session, task.id)
         return "cancel_requested"
-    try:
-        storage.delete_prefix(task_prefix(task.id))
-    except StorageError as exc:
-        raise TransientError(
-            "storage is unavailable; retry shortly", "storage_unavailable", retry_after=5
-        ) from exc
+    storage.delete_prefix(task_prefix(task.id))
     session.delete(task)
     return "deleted"
 
@@ -208,32 +199,11 @@ def cancel_or_delete(session: Session, storage: Storage, task: Task) -> CancelOu
 def retry(session: Session, task: Task) -> Task:
     """Put a failed task back in the queue with fresh attempts. Pages that succeeded keep their
     checkpoints and are not processed again."""
-    if task.status != TaskStatus.failed:
-        raise Conflict(f"only failed tasks can be retried; this one is {task.status}", "task_not_failed")
-    if task.input_expired_at is not None or task.results_expired_at is not None:
+    expired = task.input_expired_at is not None or task.results_expired_at is not None
+    if task.status == TaskStatus.failed and expired:
         raise Gone(
             "the task's stored data was deleted under the retention policy; submit the document again",
             "input_expired",
         )
-    task.status = TaskStatus.queued
-    task.attempts = 0
-    task.error_code = task.error_message = None
-    task.dead_lettered_at = task.finished_at = task.heartbeat_at = None
-    task.cancel_requested = False
-    task.result_keys = None
-    session.execute(
-        update(Page)
-        .where(Page.task_id == task.id, Page.status == PageStatus.failed)
-        .values(status=PageStatus.pending, error_code=None, error_message=None, finished_at=None)
-    )
-    task.pages_failed = 0
-    task.pages_done = (
-        session.scalar(
-            select(func.count())
-            .select_from(Page)
-            .where(Page.task_id == task.id, Page.status == PageStatus.succeeded)
-        )
-        or 0
-    )
-    session.flush()
+    lifecycle.reset_for_retry(session, task.id)  # refuses any task but a failed one
     return task

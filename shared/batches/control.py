@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from shared.db.models import Batch, BatchItem, ItemState, ItemStatus, Task, TaskStatus
+from shared.db.models import Batch, BatchItem, ItemState, ItemStatus
+from shared.tasks import lifecycle
 
 
 def _settle_waiting(
@@ -25,22 +26,7 @@ def _settle_waiting(
 def stop_batch_work(session: Session, batch_id: str, now: datetime) -> None:
     """Cancel queued tasks, ask running ones to stop, settle the items that have no task yet
     (canceled) or were waiting for a retry (failed, as they were)."""
-    session.execute(
-        update(Task)
-        .where(Task.batch_id == batch_id, Task.status == TaskStatus.queued)
-        .values(
-            status=TaskStatus.canceled,
-            cancel_requested=True,
-            error_code="canceled",
-            error_message="the batch was canceled",
-            finished_at=now,
-        )
-    )
-    session.execute(
-        update(Task)
-        .where(Task.batch_id == batch_id, Task.status == TaskStatus.running)
-        .values(cancel_requested=True)
-    )
+    lifecycle.cancel_batch_tasks(session, batch_id)
     retry_pages = session.scalars(
         select(BatchItem.pages).where(BatchItem.batch_id == batch_id, BatchItem.state == ItemState.retry)
     ).all()

@@ -1,9 +1,10 @@
 """The storage interface both sides use. Keys are `/`-separated relative paths (see `keys.py`).
 
-Exceptions:
+Every backend raises only the storage errors of the one error tree (`shared.errors`):
 
-    StorageError            any failure talking to the backend (transient: retry it)
-    └── ObjectNotFound      the key does not exist
+    StorageError            any storage failure
+    ├── ObjectNotFound      the key does not exist (404 object_missing; permanent)
+    └── StorageUnavailable  the backend failed (503 storage_unavailable; retry it)
 """
 
 from __future__ import annotations
@@ -11,15 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO, Protocol
 
+from shared.errors import ObjectNotFound, StorageError, StorageUnavailable
 
-class StorageError(Exception):
-    """The backend failed; the operation may succeed if retried."""
-
-
-class ObjectNotFound(StorageError):
-    def __init__(self, key: str) -> None:
-        super().__init__(f"no object at {key!r}")
-        self.key = key
+__all__ = ["ObjectNotFound", "Storage", "StorageError", "StorageUnavailable"]
 
 
 class Storage(Protocol):
@@ -60,5 +55,5 @@ class Storage(Protocol):
         ...
 
     def check(self) -> None:
-        """Raise StorageError unless the backend is reachable and writable."""
+        """Raise StorageUnavailable unless the backend is reachable and writable."""
         ...

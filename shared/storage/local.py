@@ -6,12 +6,25 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-from shared.storage.base import ObjectNotFound, StorageError
+from shared.storage.base import ObjectNotFound, StorageUnavailable
 
 _CHUNK = 1024 * 1024
+
+
+@contextmanager
+def _mapped(key: str) -> Iterator[None]:
+    """Filesystem errors into the error tree: a missing file is a missing object, any other
+    OSError (a full disk, an unmounted volume) is storage being unavailable."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise ObjectNotFound(key) from None
+    except OSError as exc:
+        raise StorageUnavailable(f"{key!r}: {exc}") from exc
 
 
 class LocalStorage:
@@ -43,7 +56,7 @@ class LocalStorage:
             os.replace(tmp, path)
         except OSError as exc:
             Path(tmp).unlink(missing_ok=True)
-            raise StorageError(f"writing {key!r} failed: {exc}") from exc
+            raise StorageUnavailable(f"writing {key!r} failed: {exc}") from exc
         return written
 
     def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
@@ -52,34 +65,24 @@ class LocalStorage:
         self.put_file(key, io.BytesIO(data), content_type)
 
     def get_bytes(self, key: str) -> bytes:
-        try:
+        with _mapped(key):
             return self._path(key).read_bytes()
-        except FileNotFoundError:
-            raise ObjectNotFound(key) from None
-        except OSError as exc:
-            raise StorageError(str(exc)) from exc
 
     def iter_chunks(self, key: str, chunk_size: int = _CHUNK) -> Iterator[bytes]:
-        try:
+        with _mapped(key):
             handle = self._path(key).open("rb")
-        except FileNotFoundError:
-            raise ObjectNotFound(key) from None
-        return _read_chunks(handle, chunk_size)
+        return _read_chunks(key, handle, chunk_size)
 
     def download_to(self, key: str, path: str) -> None:
-        try:
+        with _mapped(key):
             shutil.copyfile(self._path(key), path)
-        except FileNotFoundError:
-            raise ObjectNotFound(key) from None
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
     def size(self, key: str) -> int:
-        try:
+        with _mapped(key):
             return self._path(key).stat().st_size
-        except FileNotFoundError:
-            raise ObjectNotFound(key) from None
 
     def list_keys(self, prefix: str) -> Iterator[str]:
         base = self._prefix_path(prefix) if prefix.endswith("/") else self._path(prefix).parent
@@ -93,7 +96,8 @@ class LocalStorage:
         return iter(sorted(k for k in keys if k.startswith(prefix)))
 
     def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        with _mapped(key):
+            self._path(key).unlink(missing_ok=True)
 
     def delete_prefix(self, prefix: str) -> int:
         keys = list(self.list_keys(prefix))
@@ -112,10 +116,10 @@ class LocalStorage:
             probe.write_bytes(b"ok")
             probe.unlink()
         except OSError as exc:
-            raise StorageError(f"local storage at {self.root} is not writable: {exc}") from exc
+            raise StorageUnavailable(f"local storage at {self.root} is not writable: {exc}") from exc
 
 
-def _read_chunks(handle: BinaryIO, chunk_size: int) -> Iterator[bytes]:
-    with handle:
+def _read_chunks(key: str, handle: BinaryIO, chunk_size: int) -> Iterator[bytes]:
+    with handle, _mapped(key):
         while chunk := handle.read(chunk_size):
             yield chunk

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import boto3
+from boto3.exceptions import Boto3Error
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from urllib3.exceptions import HTTPError as Urllib3Error
 
 from shared.filenames import content_disposition
-from shared.storage.base import ObjectNotFound, StorageError
+from shared.storage.base import ObjectNotFound, StorageUnavailable
 from shared.storage.s3_credentials import s3_keys
 
 if TYPE_CHECKING:
@@ -46,6 +49,25 @@ def _is_not_found(exc: ClientError) -> bool:
     return str(exc.response.get("Error", {}).get("Code")) in _NOT_FOUND
 
 
+# what boto3 raises once its own retries gave up: a refused connection, a timeout, a stream cut
+# mid-body (urllib3's errors surface there), s3transfer's RetriesExceededError (a Boto3Error)
+_FAILURES = (BotoCoreError, Boto3Error, Urllib3Error, OSError)
+
+
+@contextmanager
+def _mapped(key: str | None) -> Iterator[None]:
+    """boto3's errors into the error tree, here and nowhere else: `NoSuchKey` on an object is a
+    missing object (permanent); anything else is storage being unavailable (transient)."""
+    try:
+        yield
+    except ClientError as exc:
+        if key is not None and _is_not_found(exc):
+            raise ObjectNotFound(key) from None
+        raise StorageUnavailable(str(exc)) from exc
+    except _FAILURES as exc:
+        raise StorageUnavailable(str(exc)) from exc
+
+
 class S3Storage:
     name = "s3"
 
@@ -64,68 +86,53 @@ class S3Storage:
             self.client.head_bucket(Bucket=self.bucket)
         except ClientError as exc:
             if not _is_not_found(exc):
-                raise StorageError(f"bucket {self.bucket!r}: {exc}") from exc
-            self.client.create_bucket(Bucket=self.bucket)
+                raise StorageUnavailable(f"bucket {self.bucket!r}: {exc}") from exc
+            with _mapped(None):
+                self.client.create_bucket(Bucket=self.bucket)
+        except _FAILURES as exc:
+            raise StorageUnavailable(f"bucket {self.bucket!r}: {exc}") from exc
 
     def put_file(self, key: str, fileobj: BinaryIO, content_type: str | None = None) -> int:
         counter = _CountingReader(fileobj)
         extra = {"ContentType": content_type} if content_type else None
-        try:
+        with _mapped(None):
             self.client.upload_fileobj(counter, self.bucket, key, ExtraArgs=extra, Config=self.transfer)
-        except (BotoCoreError, ClientError) as exc:
-            raise StorageError(f"upload of {key!r} failed: {exc}") from exc
         return counter.count
 
     def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "Body": data}
         if content_type:
             kwargs["ContentType"] = content_type
-        try:
+        with _mapped(None):
             self.client.put_object(**kwargs)
-        except (BotoCoreError, ClientError) as exc:
-            raise StorageError(f"upload of {key!r} failed: {exc}") from exc
 
     def _get(self, key: str) -> Any:
-        try:
+        with _mapped(key):
             return self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
-        except ClientError as exc:
-            if _is_not_found(exc):
-                raise ObjectNotFound(key) from None
-            raise StorageError(str(exc)) from exc
-        except BotoCoreError as exc:
-            raise StorageError(str(exc)) from exc
 
     def get_bytes(self, key: str) -> bytes:
         body = self._get(key)
         try:
-            return bytes(body.read())
+            with _mapped(key):
+                return bytes(body.read())
         finally:
             body.close()
 
     def iter_chunks(self, key: str, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
         body = self._get(key)
-        return _stream(body, chunk_size)
+        return _stream(key, body, chunk_size)
 
     def download_to(self, key: str, path: str) -> None:
-        try:
+        with _mapped(key):
             self.client.download_file(self.bucket, key, path, Config=self.transfer)
-        except ClientError as exc:
-            if _is_not_found(exc):
-                raise ObjectNotFound(key) from None
-            raise StorageError(str(exc)) from exc
-        except BotoCoreError as exc:
-            raise StorageError(str(exc)) from exc
 
     def _head(self, key: str) -> dict[str, Any] | None:
         try:
-            head: dict[str, Any] = self.client.head_object(Bucket=self.bucket, Key=key)
-            return head
-        except ClientError as exc:
-            if _is_not_found(exc):
-                return None
-            raise StorageError(str(exc)) from exc
-        except BotoCoreError as exc:
-            raise StorageError(str(exc)) from exc
+            with _mapped(key):
+                head: dict[str, Any] = self.client.head_object(Bucket=self.bucket, Key=key)
+                return head
+        except ObjectNotFound:
+            return None
 
     def exists(self, key: str) -> bool:
         return self._head(key) is not None
@@ -138,18 +145,14 @@ class S3Storage:
 
     def list_keys(self, prefix: str) -> Iterator[str]:
         paginator = self.client.get_paginator("list_objects_v2")
-        try:
+        with _mapped(None):
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
                 for item in page.get("Contents", []):
                     yield item["Key"]
-        except (BotoCoreError, ClientError) as exc:
-            raise StorageError(str(exc)) from exc
 
     def delete(self, key: str) -> None:
-        try:
+        with _mapped(None):
             self.client.delete_object(Bucket=self.bucket, Key=key)
-        except (BotoCoreError, ClientError) as exc:
-            raise StorageError(str(exc)) from exc
 
     def delete_prefix(self, prefix: str) -> int:
         deleted = 0
@@ -164,10 +167,8 @@ class S3Storage:
         return deleted
 
     def _delete_many(self, objects: list[dict[str, str]]) -> int:
-        try:
+        with _mapped(None):
             self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": objects, "Quiet": True})
-        except (BotoCoreError, ClientError) as exc:
-            raise StorageError(str(exc)) from exc
         return len(objects)
 
     def presign_get(self, key: str, expires_s: int, filename: str | None = None) -> str | None:
@@ -178,10 +179,8 @@ class S3Storage:
         return url
 
     def check(self) -> None:
-        try:
+        with _mapped(None):
             self.client.head_bucket(Bucket=self.bucket)
-        except (BotoCoreError, ClientError) as exc:
-            raise StorageError(f"bucket {self.bucket!r} unreachable: {exc}") from exc
 
 
 class _CountingReader:
@@ -197,8 +196,9 @@ class _CountingReader:
         return data
 
 
-def _stream(body: Any, chunk_size: int) -> Iterator[bytes]:
+def _stream(key: str, body: Any, chunk_size: int) -> Iterator[bytes]:
     try:
-        yield from body.iter_chunks(chunk_size)
+        with _mapped(key):  # S3 going away mid-body surfaces here, after the first chunk
+            yield from body.iter_chunks(chunk_size)
     finally:
         body.close()

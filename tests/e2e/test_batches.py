@@ -322,14 +322,14 @@ def test_the_cli_can_be_interrupted_and_the_same_command_resumes(
     embedded_stack: Stack, tmp_path: Path
 ) -> None:
     stack = embedded_stack
-    _, api = stack.start_api_server()
+    server, api = stack.start_api_server()
     path = tmp_path / "many.zip"
     path.write_bytes(zip_bytes([(f"{i:02d}.pdf", tiny_pdf(f"Page {i}")) for i in range(30)]))
 
     # no worker yet: the batch cannot finish before the interrupt, however slow the machine
     follower = _cli(stack, api, str(path), "--dpi", "72")
     batch_id = _newest_batch(stack)
-    time.sleep(1.0)  # the CLI is following its progress now
+    server.wait_for_log(f'"GET /v1/batches/{batch_id}', timeout=60)  # the CLI follows its progress
     follower.send_signal(signal.SIGINT)
     _, err = follower.communicate(timeout=30)
     assert follower.returncode == 130

@@ -157,14 +157,14 @@ def test_redis_restarted_empty_during_a_run_loses_nothing(
 ) -> None:
     stack = build_stack("redis-restart", tmp_path / "stack", broker_url=private_redis.url)
     try:
-        stack.start_worker("--beat", pages_in_flight=1, worker_concurrency=1)
+        worker = stack.start_worker("--beat", pages_in_flight=1, worker_concurrency=1)
         running = stack.submit_file(eight_pages)["id"]
         stack.wait_task(running, until=lambda t: t["progress"]["pages_done"] >= 1)
 
         private_redis.kill()
         accepted = stack.submit_file(DATA / "olmo-page-1.pdf")  # its wake-up call cannot be sent
         assert accepted["status"] == "queued"
-        time.sleep(1)
+        worker.wait_for_log("Connection to broker lost", timeout=60)
         private_redis.start()  # empty: every message it held is gone
 
         for task_id in (running, accepted["id"]):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pymupdf
@@ -25,8 +25,8 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     stack = build_stack("lifecycle", tmp_path_factory.mktemp("lifecycle"))
     # a small pixel cap makes a giant page fail deterministically; one page at a time makes
-    # cancellation land between pages
-    stack.start_worker(max_image_pixels=3_000_000, pages_in_flight=1, worker_concurrency=1)
+    # cancellation land between pages; a short fetch timeout makes a stalled download time out
+    stack.start_worker(max_image_pixels=3_000_000, pages_in_flight=1, worker_concurrency=1, fetch_timeout_s=2)
     yield stack
     stack.close()
 
@@ -41,6 +41,43 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+class _StallingServer(ThreadingHTTPServer):
+    """Starts sending a PDF, then stalls until the test lets it go."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _StallingHandler)
+        self.arrived, self.release = threading.Event(), threading.Event()
+        self.url = f"http://127.0.0.1:{self.server_address[1]}/slow.pdf"
+
+
+class _StallingHandler(BaseHTTPRequestHandler):
+    server: _StallingServer
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/pdf")
+        self.send_header("Content-Length", "100000")
+        self.end_headers()
+        self.wfile.write(b"%PDF-1.7\n")
+        self.wfile.flush()
+        self.server.arrived.set()
+        self.server.release.wait(60)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def stalling() -> Iterator[_StallingServer]:
+    server = _StallingServer()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.release.set()
     server.shutdown()
 
 
@@ -102,6 +139,18 @@ def test_cancel_stops_a_running_task_at_the_next_page(stack: Stack) -> None:
     assert (
         stack.api.get(f"/v1/tasks/{task['id']}/result.md").json()["error"]["code"] == "result_not_available"
     )
+
+
+def test_a_cancel_during_a_stalled_download_ends_canceled(stack: Stack, stalling: _StallingServer) -> None:
+    # issue 19: DELETE while the worker downloads, then the download times out; the task went
+    # back to the queue with its cancel requested, which nothing ever claims: queued forever
+    task = stack.api.post("/v1/tasks", json={"url": stalling.url}).json()
+    assert stalling.arrived.wait(60), "the worker never started the download"
+    response = stack.api.delete(f"/v1/tasks/{task['id']}")
+    assert (response.status_code, response.json()["cancel_requested"]) == (202, True)
+    done = stack.wait_task(task["id"], timeout=60)
+    assert done["status"] == "canceled", done
+    assert done["error"] == {"code": "canceled", "message": "canceled by request"}
 
 
 def test_delete_removes_a_finished_task_and_its_objects(stack: Stack) -> None:

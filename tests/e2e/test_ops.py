@@ -143,7 +143,11 @@ def test_a_heartbeat_appears_ages_and_goes_stale_when_the_worker_is_killed(tmp_p
         assert time.monotonic() - killed_at >= 2  # not before its heartbeat could be late
         stale = _workers(stack)[f"doomed@{host}"]
         assert stale["heartbeat_age_s"] >= 4
-        time.sleep(1.5)
+        wait_for(
+            lambda: _workers(stack)[f"doomed@{host}"]["heartbeat_age_s"] > stale["heartbeat_age_s"] + 1,
+            20,
+            "the dead worker's heartbeat to age",
+        )
         aged = _workers(stack)[f"doomed@{host}"]
         assert aged["last_seen"] == stale["last_seen"]  # nobody beats for a dead worker
         assert aged["heartbeat_age_s"] > stale["heartbeat_age_s"]

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from shared.config import Settings
-from shared.storage import ObjectNotFound, Storage, StorageError, make_storage
+from shared.storage import ObjectNotFound, Storage, StorageError, StorageUnavailable, make_storage
 from shared.storage.local import LocalStorage
 from tests.fixtures.services import S3Server
 
@@ -88,6 +88,18 @@ def test_missing_objects_raise_not_found(storage: Storage, tmp_path: Path) -> No
     storage.delete("tasks/none")  # deleting nothing is fine
 
 
+def test_a_missing_object_is_a_permanent_error_of_the_one_tree(storage: Storage) -> None:
+    with pytest.raises(ObjectNotFound) as missing:
+        storage.get_bytes("tasks/none")
+    error = missing.value
+    assert (error.status, error.code, error.retryable, error.key) == (
+        404,
+        "object_missing",
+        False,
+        "tasks/none",
+    )
+
+
 def test_presigned_urls_on_s3_only(storage: Storage) -> None:
     storage.put_bytes("tasks/e/full.md", b"# hello")
     url = storage.presign_get("tasks/e/full.md", 60, filename="doc.md")
@@ -116,8 +128,10 @@ def test_s3_with_a_wrong_secret_fails_clearly(s3_server: S3Server, s3_bucket: st
         s3_access_key_id=s3_server.access_key,
         s3_secret_access_key="wrong",
     )
-    with pytest.raises(StorageError):
+    with pytest.raises(StorageError) as failed:
         make_storage(settings).put_bytes("k", b"x")
+    assert isinstance(failed.value, StorageUnavailable)
+    assert "wrong" not in failed.value.message  # the backend's text stays out of the public message
 
 
 def test_local_keys_cannot_escape_the_root(tmp_path: Path) -> None:

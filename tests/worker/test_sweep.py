@@ -90,3 +90,22 @@ def test_lost_messages_are_sent_again_through_redis(tmp_path, redis_url: str) ->
         assert stack.api.get(f"/v1/tasks/{lost}").json()["status"] == "queued"
     finally:
         stack.close()
+
+
+def test_a_queued_task_left_with_its_cancel_requested_is_canceled(embedded_stack: Stack) -> None:
+    # what a requeue after a cancel request left behind before the lifecycle ended such tasks:
+    # nothing claims a task whose cancel was requested, so it stayed queued forever
+    settings = embedded_stack.settings
+    app = make_celery(settings)
+    stuck = _task(embedded_stack, cancel_requested=True)
+    waiting = _task(embedded_stack, enqueued_at=utcnow())
+    _drain(app)
+
+    assert sweep(settings, app)["canceled"] == 1
+
+    get = embedded_stack.api.get
+    canceled = get(f"/v1/tasks/{stuck}").json()
+    assert canceled["status"] == "canceled"
+    assert canceled["error"] == {"code": "canceled", "message": "canceled by request"}
+    assert get(f"/v1/tasks/{waiting}").json()["status"] == "queued"
+    assert sweep(settings, app)["canceled"] == 0

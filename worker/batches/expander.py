@@ -27,7 +27,6 @@ from shared.db.session import session_scope
 from shared.errors import OcrpError
 from shared.logs import EventLogger, get_logger
 from shared.queue import enqueue_expand
-from shared.storage import StorageError
 from worker.batches.context import BatchContext
 from worker.batches.listing import list_page
 from worker.batches.manifest import write_manifest
@@ -186,9 +185,6 @@ def expand(ctx: BatchContext, batch_id: str, token: str) -> None:
         else:
             log.warning("batch.source.failed", code=exc.code, message=exc.message)
             _source_failed(ctx, batch_id, exc)
-    except StorageError as exc:
-        log.warning("batch.expand.retry", code="storage_unavailable", message=str(exc))
-        delay = max(delay, RETRY_DELAY_S)
     except Exception:
         log.exception("batch.expand.crashed")
         delay = max(delay, RETRY_DELAY_S)

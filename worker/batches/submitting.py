@@ -28,6 +28,7 @@ from shared.logs import get_logger
 from shared.options import Mode
 from shared.queue import QUEUE_BATCH, enqueue_process, routed_queue
 from shared.storage import StorageError
+from shared.tasks import lifecycle
 from worker.batches.context import BatchContext
 from worker.batches.extract import Extracted, Skipped, extract_member
 
@@ -124,23 +125,11 @@ def _attach(task: Task, extracted: Extracted) -> None:
 
 
 def _reset_failed_task(session: Session, task_id: str) -> bool:
-    now = utcnow()
-    result = session.execute(
-        update(Task)
-        .where(Task.id == task_id, Task.status == TaskStatus.failed)
-        .values(
-            status=TaskStatus.queued,
-            attempts=0,
-            error_code=None,
-            error_message=None,
-            result_keys=None,
-            finished_at=None,
-            heartbeat_at=None,
-            cancel_requested=False,
-            enqueued_at=now,
-        )
-    )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    try:
+        lifecycle.reset_for_retry(session, task_id)
+    except lifecycle.TransitionRefused:
+        return False
+    return True
 
 
 def _move(session: Session, item_id: int, from_state: ItemState, **values: object) -> bool:

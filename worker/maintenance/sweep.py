@@ -2,6 +2,8 @@
 
 - A running task whose heartbeat stopped (its worker was killed) goes back to the queue, or to
   the dead-letter state (`failed`, `max_attempts_exceeded`) once it used up its attempts.
+- A queued task whose cancel was requested is canceled: nothing would ever claim it (a requeue
+  left such tasks behind before the lifecycle ended them itself).
 - A queued task whose message was lost (the embedded broker loses the messages a killed worker
   held; a flushed Redis loses everything) is sent again, but only while its queue is empty, so a
   deep backfill queue is never flooded with duplicates.
@@ -11,11 +13,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from datetime import timedelta
 
 from celery import Celery
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from shared.clock import utcnow
 from shared.config import Settings
@@ -24,6 +28,7 @@ from shared.db.session import session_scope
 from shared.events.db_store import prune_events
 from shared.logs import get_logger
 from shared.queue import enqueue_process, queue_depth
+from shared.tasks import lifecycle
 from worker.hooks import terminal_hooks
 
 log = get_logger(__name__)
@@ -52,30 +57,25 @@ def sweep(settings: Settings, app: Celery) -> dict[str, int]:
             .limit(BATCH)
         ).all()
         for task in stale:
-            if task.cancel_requested:
-                task.status, task.error_code, task.error_message = (
-                    TaskStatus.canceled,
-                    "canceled",
-                    "canceled by request",
-                )
-                task.finished_at = now
-                finished.append((task.id, TaskStatus.canceled))
-                counts["canceled"] += 1
-            elif task.attempts >= settings.task_max_attempts:
-                task.status = TaskStatus.failed
-                task.error_code = "max_attempts_exceeded"
-                task.error_message = (
-                    f"the worker running this task stopped {task.attempts} times; the task is "
-                    "dead-lettered (an operator can retry it: POST /v1/tasks/{id}/retry)"
-                )
-                task.finished_at = now
-                task.dead_lettered_at = now
-                finished.append((task.id, TaskStatus.failed))
-                counts["dead_lettered"] += 1
-            else:
-                task.status, task.enqueued_at, task.heartbeat_at = TaskStatus.queued, now, None
+            outcome = _repair_stale(session, task, settings.task_max_attempts)
+            if outcome is None:
+                continue  # it finished meanwhile
+            counts[outcome] += 1
+            if outcome == "requeued_stale":
                 requeue.append((task.id, task.queue))
-                counts["requeued_stale"] += 1
+            else:
+                finished.append(
+                    (task.id, TaskStatus.canceled if outcome == "canceled" else TaskStatus.failed)
+                )
+        for task_id in session.scalars(
+            select(Task.id)
+            .where(Task.status == TaskStatus.queued, Task.cancel_requested.is_(True))
+            .limit(BATCH)
+        ).all():
+            with contextlib.suppress(lifecycle.TransitionRefused):
+                lifecycle.cancel_queued(session, task_id)
+                finished.append((task_id, TaskStatus.canceled))
+                counts["canceled"] += 1
     for task_id, queue in requeue:
         enqueue_process(app, task_id, queue)
     for task_id, status in finished:
@@ -94,6 +94,23 @@ def sweep(settings: Settings, app: Celery) -> dict[str, int]:
     if any(counts.values()):
         log.info("sweep.done", **counts)
     return counts
+
+
+def _repair_stale(session: Session, task: Task, max_attempts: int) -> str | None:
+    """The count the stale task's repair adds to, or None when it is no longer running."""
+    try:
+        if task.cancel_requested:
+            lifecycle.stop_canceled(session, task.id)
+            return "canceled"
+        if task.attempts >= max_attempts:
+            lifecycle.dead_letter(session, task.id, attempts=task.attempts)
+            return "dead_lettered"
+        lifecycle.requeue(
+            session, task.id, code=task.error_code, message=task.error_message, not_before=utcnow()
+        )
+        return "requeued_stale"
+    except lifecycle.TransitionRefused:
+        return None
 
 
 def _resend_lost(settings: Settings, app: Celery) -> int:

@@ -25,7 +25,7 @@ from shared.events import Progress
 from shared.logs import EventLogger, get_logger
 from shared.options import TaskOptions
 from shared.page_ranges import select_pages
-from shared.storage import Storage, StorageError
+from shared.storage import Storage
 from worker.engines.base import Engine
 from worker.pipeline.events import PipelineEvents
 from worker.pipeline.pages import PageJob, PageOutcome, PageProcessor, Renderer
@@ -109,8 +109,8 @@ def run_task(ctx: WorkerContext, task_id: str) -> None:
             task_id,
             TaskStatus.failed,
             code="max_attempts_exceeded",
-            message=f"the task was attempted {snapshot.attempts - 1} times without finishing",
             dead_letter=True,
+            attempts=snapshot.attempts - 1,
         )
         return
 
@@ -121,11 +121,7 @@ def run_task(ctx: WorkerContext, task_id: str) -> None:
         _execute(ctx, log, snapshot, cancel)
     except OcrpError as exc:
         if exc.retryable and snapshot.attempts < ctx.settings.task_max_attempts:
-            delay = backoff_seconds(snapshot.attempts)
-            log.warning("task.retry", code=exc.code, message=exc.message, delay_s=round(delay, 1))
-            ctx.store.requeue(task_id, delay, exc.code, exc.message)
-            ctx.events.requeued(task_id, exc.code, exc.message)
-            ctx.send_retry(task_id, snapshot.queue, delay)
+            _requeue(ctx, log, snapshot, exc)
         else:
             _finish(
                 ctx,
@@ -135,23 +131,6 @@ def run_task(ctx: WorkerContext, task_id: str) -> None:
                 code=exc.code,
                 message=exc.message,
                 dead_letter=exc.retryable,
-            )
-    except StorageError as exc:
-        if snapshot.attempts < ctx.settings.task_max_attempts:
-            delay = backoff_seconds(snapshot.attempts)
-            log.warning("task.retry", code="storage_unavailable", message=str(exc), delay_s=round(delay, 1))
-            ctx.store.requeue(task_id, delay, "storage_unavailable", str(exc))
-            ctx.events.requeued(task_id, "storage_unavailable", str(exc))
-            ctx.send_retry(task_id, snapshot.queue, delay)
-        else:
-            _finish(
-                ctx,
-                log,
-                task_id,
-                TaskStatus.failed,
-                code="storage_unavailable",
-                message=str(exc),
-                dead_letter=True,
             )
     except Exception:
         log.exception("task.crashed")
@@ -206,9 +185,7 @@ def _execute(ctx: WorkerContext, log: EventLogger, snapshot: TaskSnapshot, cance
             release_document(local.path)
 
         if cancel.is_set():
-            _finish(
-                ctx, log, snapshot.id, TaskStatus.canceled, code="canceled", message="canceled by request"
-            )
+            _finish(ctx, log, snapshot.id, TaskStatus.canceled)
             return
         rows = ctx.store.page_rows(snapshot.id)
         if not any(status == "succeeded" for _, status in rows):
@@ -233,6 +210,22 @@ def _execute(ctx: WorkerContext, log: EventLogger, snapshot: TaskSnapshot, cance
         _finish(ctx, log, snapshot.id, TaskStatus.succeeded, result_keys=keys)
 
 
+def _requeue(ctx: WorkerContext, log: EventLogger, snapshot: TaskSnapshot, exc: OcrpError) -> None:
+    delay = backoff_seconds(snapshot.attempts)
+    reached = ctx.store.requeue(snapshot.id, delay, exc.code, exc.message)
+    if reached == TaskStatus.canceled:  # its cancel was requested meanwhile: it ends here
+        _announce_end(ctx, log, snapshot.id, TaskStatus.canceled, "canceled")
+        return
+    if reached is None:
+        log.info("task.retry.skipped", code=exc.code)
+        return
+    # the cause (the backend's own text) is for operators; the public message stays generic
+    cause = str(exc.__cause__)[:500] if exc.__cause__ else None
+    log.warning("task.retry", code=exc.code, message=exc.message, cause=cause, delay_s=round(delay, 1))
+    ctx.events.requeued(snapshot.id, exc.code, exc.message)
+    ctx.send_retry(snapshot.id, snapshot.queue, delay)
+
+
 def _page_announcer(ctx: WorkerContext, task_id: str) -> Callable[[PageOutcome], None]:
     def announce(outcome: PageOutcome) -> None:
         done, total, failed, truncated = ctx.store.progress(task_id)
@@ -251,6 +244,7 @@ def _finish(
     message: str | None = None,
     result_keys: dict[str, object] | None = None,
     dead_letter: bool = False,
+    attempts: int = 0,
 ) -> None:
     stored = ctx.store.finish(
         task_id,
@@ -260,11 +254,19 @@ def _finish(
         result_keys=result_keys,
         engine=ctx.engine.info.name,
         dead_letter=dead_letter,
+        attempts=attempts,
     )
-    ctx.events.ended(task_id)
     if not stored:
+        ctx.events.ended(task_id)
         log.info("task.finish.skipped", status=status)
         return
+    _announce_end(ctx, log, task_id, status, code)
+
+
+def _announce_end(
+    ctx: WorkerContext, log: EventLogger, task_id: str, status: TaskStatus, code: str | None
+) -> None:
+    ctx.events.ended(task_id)
     log.info("task.finished", status=status, code=code)
     # hooks run only after the terminal state is committed: a webhook never announces a state
     # the database does not hold

@@ -22,7 +22,7 @@ from shared.documents.sniff import DocumentType
 from shared.errors import DocumentError, InvalidRequest, PayloadTooLarge, TransientError
 from shared.outbound.client import HopLimits, OutboundClient
 from shared.outbound.pace import MinimumRate, TooSlow
-from shared.storage import Storage, StorageError
+from shared.storage import Storage
 from shared.storage.keys import input_key
 from shared.urls import Resolver, parse_allowlist, parse_s3_uri, resolve
 from worker.pipeline.store import TaskSnapshot, TaskStore
@@ -46,10 +46,7 @@ def materialize(
 ) -> LocalInput:
     path = os.path.join(workdir, "input")
     if snapshot.input_key:
-        try:
-            storage.download_to(snapshot.input_key, path)
-        except StorageError as exc:
-            raise TransientError(f"reading the input failed: {exc}", "storage_unavailable") from exc
+        storage.download_to(snapshot.input_key, path)  # a missing input fails the task; an outage retries it
         info = inspect_document(path, limits_of(settings))
         return LocalInput(path, info.type, info.page_count)
 
@@ -65,10 +62,7 @@ def materialize(
     info = inspect_document(path, limits_of(settings))
     key = input_key(snapshot.id, info.type.extension)
     with open(path, "rb") as handle:
-        try:
-            storage.put_file(key, handle, info.type.content_type)
-        except StorageError as exc:
-            raise TransientError(f"storing the input failed: {exc}", "storage_unavailable") from exc
+        storage.put_file(key, handle, info.type.content_type)
     store.record_input(
         snapshot.id,
         content_type=info.type.content_type,

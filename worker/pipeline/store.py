@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
 
 from shared.clock import utcnow
 from shared.db.models import Page, PageStatus, Task, TaskStatus
 from shared.db.session import session_scope
 from shared.layout import LayoutPage
+from shared.tasks import lifecycle
 
 
 @dataclass(frozen=True)
@@ -61,27 +61,11 @@ class TaskStore:
     def claim(self, task_id: str, worker: str, stale_before: datetime) -> TaskSnapshot | None:
         """Take a queued task, or a running one whose worker stopped heartbeating. None when
         the task is gone, finished, or alive elsewhere: the caller then exits quietly."""
-        now = utcnow()
         with self._session() as session:
-            claimable = or_(
-                Task.status == TaskStatus.queued,
-                and_(Task.status == TaskStatus.running, Task.heartbeat_at < stale_before),
-            )
-            result = session.execute(
-                update(Task)
-                .where(Task.id == task_id, claimable, Task.cancel_requested.is_(False))
-                .values(
-                    status=TaskStatus.running,
-                    attempts=Task.attempts + 1,
-                    worker=worker,
-                    started_at=func.coalesce(Task.started_at, now),
-                    heartbeat_at=now,
-                )
-            )
-            if result.rowcount != 1:
+            try:
+                return TaskSnapshot.of(lifecycle.claim(session, task_id, worker, stale_before))
+            except lifecycle.TransitionRefused:
                 return None
-            task = session.get(Task, task_id)
-            return TaskSnapshot.of(task) if task else None
 
     def record_input(
         self, task_id: str, *, content_type: str, size: int, sha256: str, input_key: str, page_count: int
@@ -116,69 +100,11 @@ class TaskStore:
 
     def page_succeeded(self, task_id: str, page: LayoutPage) -> None:
         with self._session() as session:
-            self._lock_task(session, task_id)
-            session.execute(
-                update(Page)
-                .where(Page.task_id == task_id, Page.number == page.number)
-                .values(
-                    status=PageStatus.succeeded,
-                    width=page.width,
-                    height=page.height,
-                    dpi=page.dpi,
-                    blocks=len(page.blocks),
-                    output_tokens=page.output_tokens,
-                    truncated=page.truncated,
-                    retried=page.retried,
-                    error_code=None,
-                    error_message=None,
-                    render_ms=page.timings.render_ms,
-                    engine_ms=page.timings.engine_ms,
-                    finished_at=utcnow(),
-                )
-            )
-            self._recount(session, task_id)
+            lifecycle.record_page_succeeded(session, task_id, page)
 
     def page_failed(self, task_id: str, number: int, code: str, message: str) -> None:
         with self._session() as session:
-            self._lock_task(session, task_id)
-            session.execute(
-                update(Page)
-                .where(Page.task_id == task_id, Page.number == number)
-                .values(
-                    status=PageStatus.failed,
-                    error_code=code,
-                    error_message=message[:2000],
-                    finished_at=utcnow(),
-                )
-            )
-            self._recount(session, task_id)
-
-    def _lock_task(self, session: Session, task_id: str) -> None:
-        """Serialise the page updates of one task. Pages finish in parallel; on PostgreSQL two
-        transactions recounting at once would each miss the other's page (READ COMMITTED reads
-        the count at statement start) and both store a short count. Updating the task row first
-        takes its row lock (SQLite: the write lock), so the recount runs after the other commit."""
-        session.execute(update(Task).where(Task.id == task_id).values(heartbeat_at=utcnow()))
-
-    def _recount(self, session: Session, task_id: str) -> None:
-        def count(*conditions: Any) -> Any:
-            return (
-                select(func.count())
-                .select_from(Page)
-                .where(Page.task_id == task_id, *conditions)
-                .scalar_subquery()
-            )
-
-        session.execute(
-            update(Task)
-            .where(Task.id == task_id)
-            .values(
-                pages_done=count(Page.status != PageStatus.pending),
-                pages_failed=count(Page.status == PageStatus.failed),
-                pages_truncated=count(Page.truncated.is_(True)),
-                heartbeat_at=utcnow(),
-            )
-        )
+            lifecycle.record_page_failed(session, task_id, number, code, message)
 
     def heartbeat(self, task_id: str) -> bool:
         """Refresh the heartbeat; returns True when the task was asked to cancel."""
@@ -219,39 +145,39 @@ class TaskStore:
         result_keys: dict[str, Any] | None = None,
         engine: str | None = None,
         dead_letter: bool = False,
+        attempts: int = 0,
     ) -> bool:
         """Store a terminal state, unless the task already has one. True when this call stored it.
         `dead_letter` marks a failure that retrying could have cured (attempts ran out), so that
         operators see it in the dead-letter list."""
-        now = utcnow()
         with self._session() as session:
-            result = session.execute(
-                update(Task)
-                .where(Task.id == task_id, Task.status.in_([TaskStatus.queued, TaskStatus.running]))
-                .values(
-                    status=status,
-                    error_code=code,
-                    error_message=(message or None) and message[:4000],
-                    result_keys=result_keys,
-                    engine=engine,
-                    finished_at=now,
-                    heartbeat_at=None,
-                    dead_lettered_at=now if dead_letter else None,
-                )
-            )
-            return bool(result.rowcount == 1)
+            try:
+                if status == TaskStatus.succeeded:
+                    lifecycle.succeed(session, task_id, result_keys=result_keys or {}, engine=engine)
+                elif status == TaskStatus.canceled:
+                    lifecycle.stop_canceled(session, task_id, engine=engine)
+                elif dead_letter:
+                    lifecycle.dead_letter(
+                        session, task_id, attempts=attempts, code=code, message=message, engine=engine
+                    )
+                else:
+                    lifecycle.fail(session, task_id, code=code, message=message, engine=engine)
+            except lifecycle.TransitionRefused:
+                return False
+            return True
 
-    def requeue(self, task_id: str, delay_s: float, code: str, message: str) -> None:
-        """Back to queued after a transient failure; the caller sends the message."""
+    def requeue(self, task_id: str, delay_s: float, code: str, message: str) -> TaskStatus | None:
+        """Back to queued after a transient failure; the caller sends the message. A task whose
+        cancel was requested meanwhile ends canceled instead. Returns the state reached, or None
+        when the task was no longer running."""
         with self._session() as session:
-            session.execute(
-                update(Task)
-                .where(Task.id == task_id, Task.status == TaskStatus.running)
-                .values(
-                    status=TaskStatus.queued,
-                    error_code=code,
-                    error_message=message[:4000],
-                    heartbeat_at=None,
-                    enqueued_at=utcnow() + timedelta(seconds=delay_s),
+            try:
+                return lifecycle.requeue(
+                    session,
+                    task_id,
+                    code=code,
+                    message=message,
+                    not_before=utcnow() + timedelta(seconds=delay_s),
                 )
-            )
+            except lifecycle.TransitionRefused:
+                return None

@@ -3,7 +3,6 @@ Retry-After, the delivery log, the already-delivered guard, 410, refused targets
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from shared.storage import make_storage
 from shared.webhooks.delivery import claim, deliver_once
 from shared.webhooks.sender import make_client
 from shared.webhooks.task_events import record_task_event
+from tests.fixtures.services import wait_for
 from tests.fixtures.webhook_receiver import Receiver
 from tests.shared.webhooks.factories import finished_task, webhook_settings
 
@@ -59,8 +59,12 @@ def test_failed_attempts_are_retried_until_delivered(tmp_path: Path, webhook_rec
     assert countdown >= 1, "Retry-After: 1 lengthens the zero wait"
     assert deliver(settings, delivery_id) is None, "not due yet: nothing is sent"
     assert len(webhook_receiver.received) == 2
-    time.sleep(countdown)
-    assert deliver(settings, delivery_id) is None, "delivered: nothing more to schedule"
+    # asking before it is due sends nothing; once due, it is delivered with nothing more to schedule
+    wait_for(
+        lambda: deliver(settings, delivery_id) is None and len(webhook_receiver.received) == 3,
+        countdown + 10,
+        "the retry to fall due",
+    )
 
     received = webhook_receiver.wait_for(3)
     assert webhook_receiver.rejected == 0, "every request verified"

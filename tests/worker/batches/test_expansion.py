@@ -148,6 +148,29 @@ def test_retry_failed_queues_the_same_tasks_again(harness: Harness) -> None:
     assert (nothing.status_code, nothing.json()["retrying"]) == (200, 0)
 
 
+def test_a_batch_retry_resets_a_task_as_the_task_retry_does(harness: Harness) -> None:
+    # the batch retry once left the dead-letter mark and the failed pages as they were
+    batch_id = harness.submit_urls(1)
+    harness.expand(batch_id)
+    [task_id] = harness.tasks(batch_id)
+    store = TaskStore(harness.db)
+    assert store.claim(task_id, "test-worker", utcnow() - timedelta(hours=1)) is not None
+    store.init_pages(task_id, [1, 2])
+    store.page_failed(task_id, 2, "page_failed", "boom")
+    store.finish(task_id, TaskStatus.failed, code="storage_unavailable", message="down", dead_letter=True)
+    assert [t["id"] for t in harness.stack.api.get("/v1/admin/dead-letters").json()["data"]] == [task_id]
+    harness.expand(batch_id)
+
+    assert harness.stack.api.post(f"/v1/batches/{batch_id}/retry-failed").json()["retrying"] == 1
+    harness.expand(batch_id)
+
+    task = harness.stack.api.get(f"/v1/tasks/{task_id}").json()
+    assert (task["status"], task["dead_lettered_at"], task["progress"]["pages_failed"]) == ("queued", None, 0)
+    pages = harness.stack.api.get(f"/v1/tasks/{task_id}/pages").json()["data"]
+    assert [p["status"] for p in pages] == ["pending", "pending"]
+    assert harness.stack.api.get("/v1/admin/dead-letters").json()["data"] == []
+
+
 def test_cancel_stops_queued_work_and_ends_once_running_tasks_stop(harness: Harness) -> None:
     batch_id = harness.submit_urls(25)
     harness.expand(batch_id)
