@@ -25,6 +25,7 @@ from server.ops.http_metrics import HttpMetricsMiddleware
 from server.tasks import endpoints as task_endpoints
 from server.tasks import results as task_results
 from server.webhooks import endpoints as webhook_endpoints
+from server.webhooks import secret_endpoints as webhook_secret_endpoints
 from shared.config import Settings, get_settings
 from shared.events import make_event_feed, make_event_publisher
 from shared.logs import configure_logging, get_logger
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin_endpoints.router,
         ops_endpoints.router,
         webhook_endpoints.router,
+        webhook_secret_endpoints.router,
         batch_endpoints.upload_router,
         batch_endpoints.router,
         event_endpoints.router,
