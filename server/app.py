@@ -22,6 +22,7 @@ from server.openai.errors import OpenAIErrorShape
 from server.ops import endpoints as ops_endpoints
 from server.ops.exposition import metrics_registry
 from server.ops.http_metrics import HttpMetricsMiddleware
+from server.security_headers import SecurityHeaders
 from server.tasks import endpoints as task_endpoints
 from server.tasks import results as task_results
 from server.webhooks import endpoints as webhook_endpoints
@@ -92,6 +93,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(OpenAIErrorShape)
     # outermost, so that requests refused by the body limit or the gate are counted too
     app.add_middleware(HttpMetricsMiddleware)
+    # on every answer, refusals included
+    app.add_middleware(SecurityHeaders)
     app.include_router(health.router)
     for router in (
         task_endpoints.upload_router,
