@@ -14,6 +14,7 @@ from server.auth.ratelimit import make_rate_limiter
 from server.batches import endpoints as batch_endpoints
 from server.errors import install_error_handlers, responses
 from server.events import endpoints as event_endpoints
+from server.header_limits import HeaderCountLimit
 from server.interactive import endpoints as interactive_endpoints
 from server.limits import BodyLimit
 from server.openai import chat as openai_chat
@@ -95,6 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HttpMetricsMiddleware)
     # on every answer, refusals included
     app.add_middleware(SecurityHeaders)
+    # before anything reads a header (the key check included)
+    app.add_middleware(HeaderCountLimit, max_headers=settings.api_max_headers)
     app.include_router(health.router)
     for router in (
         task_endpoints.upload_router,
