@@ -30,6 +30,7 @@ from server.webhooks import endpoints as webhook_endpoints
 from server.webhooks import secret_endpoints as webhook_secret_endpoints
 from shared.config import Settings, get_settings
 from shared.events import make_event_feed, make_event_publisher
+from shared.leftovers import remove_leftovers
 from shared.logs import configure_logging, get_logger
 from shared.queue import make_celery
 from shared.storage import make_storage
@@ -85,6 +86,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             message="OCR_AUTH_ENABLED=false: every request is the `default` owner with every "
             "scope. Never expose this API to a network.",
         )
+    local_storage = settings.storage_dir if settings.storage_backend == "local" else None
+    # what a killed API process left behind (its staging files, half-written objects)
+    if removed := remove_leftovers(local_storage, settings.leftover_max_age_s):
+        log.info("api.leftovers.removed", count=removed)
     install_error_handlers(app)
     limits = upload_limits(settings)
     app.add_middleware(BodyLimit, default_limit=settings.max_json_body_bytes, upload_limits=limits)

@@ -37,3 +37,11 @@ class HttpServerSettings(BaseModel):
         "api",
         ge=0,
     )
+    leftover_max_age_s: float = setting(
+        3600.0,
+        "Upload staging files (`ocrp-upload-*` in the temporary folder) and partial local-storage "
+        "writes older than this are removed, at API start and by the workers' sweep: what a "
+        "killed API process leaves. Longer than any upload takes.",
+        "api",
+        gt=0,
+    )
