@@ -138,9 +138,14 @@ def test_owners_rotate_their_secret_over_the_api(embedded_stack: Stack, receiver
 
     accepted = bob.post("/v1/tasks", json={"url": "http://127.0.0.1:9/a.pdf", "webhook_url": receiver.url})
     assert accepted.status_code == 202, accepted.text
-    # another owner sees none of bob's secrets
+    batch = {"urls": ["http://127.0.0.1:9/a.pdf"], "webhook_url": receiver.url}
+    assert bob.post("/v1/batches", json=batch).status_code == 202
+    # another owner sees none of bob's secrets, and cannot use bob's to sign its own webhooks
     alice = stack.client(stack.new_key("alice", "submit,read"))
     assert alice.get("/v1/webhooks/secrets").json() == {"data": [], "fallback": True}
+    refused_batch = alice.post("/v1/batches", json=batch)
+    assert refused_batch.status_code == 400
+    assert refused_batch.json()["error"]["code"] == "webhooks_not_configured"
 
 
 def test_operators_rotate_an_owners_secret_with_the_cli(embedded_stack: Stack, receivers: Any) -> None:
