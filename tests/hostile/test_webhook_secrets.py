@@ -20,6 +20,7 @@ from shared.webhooks.delivery import deliver_once
 from shared.webhooks.owner_secrets import issue_secret
 from shared.webhooks.secret_box import box_of
 from shared.webhooks.sender import make_client
+from tests.fixtures.services import wait_for
 from tests.fixtures.stack import REPO, Stack
 from tests.fixtures.webhook_receiver import TEST_SECRET, Receiver, start_receiver
 from tests.shared.webhooks.factories import finished_task, webhook_settings
@@ -197,3 +198,38 @@ def test_an_owners_first_key_brings_its_secret_shown_once(embedded_stack: Stack)
     second = subprocess.run(run, env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert second.returncode == 0, second.stderr
     assert "whsec_" not in second.stderr, "the secret is made once"
+
+
+@pytest.mark.slow
+def test_a_real_webhook_worker_signs_each_owners_events_with_its_own_secret(
+    embedded_stack: Stack, receivers: Any, data_dir: Path
+) -> None:
+    stack = embedded_stack
+    stack.settings.master_secret = MASTER
+    stack.settings.webhook_secrets = TEST_SECRET  # the fallback is there, and must not be used
+    stack.settings.webhook_retry_schedule = "0.5"
+    bob = stack.client(stack.new_key("bob", "submit,read"))
+    mallory = stack.client(stack.new_key("mallory", "submit,read"))
+    bobs_secret = bob.post("/v1/webhooks/secrets/rotate", json={}).json()["secret"]
+    assert mallory.post("/v1/webhooks/secrets/rotate", json={}).status_code == 201
+    bobs_receiver = receivers(bobs_secret)
+    stack.start_worker("--queues", "ocr.interactive,webhooks")
+
+    def submit(client: Any) -> str:
+        with (data_dir / "olmo-page-1.pdf").open("rb") as handle:
+            answer = client.post(
+                "/v1/tasks/upload",
+                files={"file": ("p.pdf", handle)},
+                data={"webhook_url": bobs_receiver.url, "dpi": "72"},
+            )
+        assert answer.status_code == 202, answer.text
+        return str(answer.json()["id"])
+
+    forged = submit(mallory)  # mallory's event aimed at bob's receiver
+    genuine = submit(bob)
+    # bob's event verifies; mallory's first try and its one retry are refused
+    wait_for(lambda: bool(bobs_receiver.handled) and bobs_receiver.rejected >= 2, 180, "deliveries")
+    handled = {event["data"]["id"] for event in bobs_receiver.handled}
+    assert handled == {genuine}
+    assert forged not in handled
+    assert bobs_receiver.rejected >= 2
