@@ -30,7 +30,7 @@ def list_secrets(session: SessionDep, caller: CallerDep) -> SecretList:
     "/rotate",
     status_code=201,
     response_model=IssuedSecretResource,
-    responses=responses(409, 422),
+    responses=responses(400, 409, 422),
     summary="Make a new webhook signing secret; the previous one keeps signing for the overlap",
 )
 def rotate_secret(
