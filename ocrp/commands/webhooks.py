@@ -10,16 +10,6 @@ def webhooks() -> None:
     """Webhook signing secrets."""
 
 
-@webhooks.command("new-secret")
-def new_secret() -> None:
-    """Print a fresh `whsec_` signing secret for OCR_WEBHOOK_SECRETS (the installation-wide
-    fallback). To rotate, add the new one (every listed secret signs), move receivers to it,
-    then remove the old one."""
-    from shared.webhooks.signing import new_secret as make
-
-    click.echo(make())
-
-
 @webhooks.command("rotate-secret")
 @click.option("--owner", required=True, help="Whose deliveries the new secret signs.")
 @click.option(
@@ -60,6 +50,16 @@ def rotate_secret(owner: str, overlap_s: int | None) -> None:
         )
     click.echo(f"new webhook secret {issued.id} for owner {owner!r}; shown this once:", err=True)
     click.echo(issued.secret)
+
+
+@webhooks.command("new-secret")
+def new_secret() -> None:
+    """Print a fresh `whsec_` signing secret for OCR_WEBHOOK_SECRETS (the installation-wide
+    fallback). To rotate, add the new one (every listed secret signs), move receivers to it,
+    then remove the old one."""
+    from shared.webhooks.signing import new_secret as make
+
+    click.echo(make())
 
 
 COMMANDS = [webhooks]

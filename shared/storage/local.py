@@ -44,9 +44,6 @@ class LocalStorage:
         except OSError as exc:
             Path(tmp).unlink(missing_ok=True)
             raise StorageError(f"writing {key!r} failed: {exc}") from exc
-        except BaseException:  # the source failed (a damaged archive member): nothing is kept
-            Path(tmp).unlink(missing_ok=True)
-            raise
         return written
 
     def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
