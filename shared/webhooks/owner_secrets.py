@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.orm import Session
 
 from shared.config import Settings
@@ -36,7 +36,7 @@ class IssuedSecret:
     previous_expires_at: datetime | None  # when the secrets it replaces stop signing
 
 
-def _live(owner: str, now: datetime):  # type: ignore[no-untyped-def]
+def _live(owner: str, now: datetime) -> Select[WebhookSecret]:
     return (
         select(WebhookSecret)
         .where(WebhookSecret.owner == owner)
@@ -68,8 +68,8 @@ def issue_secret(
     retire_at = now + timedelta(seconds=overlap_s)
     previous: datetime | None = None
     for row in live_secrets(session, owner, now):
-        if row.expires_at is None or row.expires_at > retire_at:
-            row.expires_at = retire_at  # an overlap never lengthens an earlier one
+        # an overlap never lengthens an earlier one
+        row.expires_at = min(row.expires_at or retire_at, retire_at)
         previous = max(previous or row.expires_at, row.expires_at)
     session.execute(
         delete(WebhookSecret).where(
