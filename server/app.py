@@ -14,6 +14,7 @@ from server.auth.ratelimit import make_rate_limiter
 from server.batches import endpoints as batch_endpoints
 from server.errors import install_error_handlers, responses
 from server.events import endpoints as event_endpoints
+from server.header_limits import HeaderCountLimit
 from server.interactive import endpoints as interactive_endpoints
 from server.limits import BodyLimit
 from server.openai import chat as openai_chat
@@ -22,11 +23,14 @@ from server.openai.errors import OpenAIErrorShape
 from server.ops import endpoints as ops_endpoints
 from server.ops.exposition import metrics_registry
 from server.ops.http_metrics import HttpMetricsMiddleware
+from server.security_headers import SecurityHeaders
 from server.tasks import endpoints as task_endpoints
 from server.tasks import results as task_results
 from server.webhooks import endpoints as webhook_endpoints
+from server.webhooks import secret_endpoints as webhook_secret_endpoints
 from shared.config import Settings, get_settings
 from shared.events import make_event_feed, make_event_publisher
+from shared.leftovers import remove_leftovers
 from shared.logs import configure_logging, get_logger
 from shared.queue import make_celery
 from shared.storage import make_storage
@@ -82,6 +86,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             message="OCR_AUTH_ENABLED=false: every request is the `default` owner with every "
             "scope. Never expose this API to a network.",
         )
+    local_storage = settings.storage_dir if settings.storage_backend == "local" else None
+    # what a killed API process left behind (its staging files, half-written objects)
+    if removed := remove_leftovers(local_storage, settings.leftover_max_age_s):
+        log.info("api.leftovers.removed", count=removed)
     install_error_handlers(app)
     limits = upload_limits(settings)
     app.add_middleware(BodyLimit, default_limit=settings.max_json_body_bytes, upload_limits=limits)
@@ -91,6 +99,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(OpenAIErrorShape)
     # outermost, so that requests refused by the body limit or the gate are counted too
     app.add_middleware(HttpMetricsMiddleware)
+    # on every answer, refusals included
+    app.add_middleware(SecurityHeaders)
+    # before anything reads a header (the key check included)
+    app.add_middleware(HeaderCountLimit, max_headers=settings.api_max_headers)
     app.include_router(health.router)
     for router in (
         task_endpoints.upload_router,
@@ -99,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin_endpoints.router,
         ops_endpoints.router,
         webhook_endpoints.router,
+        webhook_secret_endpoints.router,
         batch_endpoints.upload_router,
         batch_endpoints.router,
         event_endpoints.router,

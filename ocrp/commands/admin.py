@@ -68,12 +68,12 @@ def config_docs(env_example: bool, root: Path | None) -> None:
 
 @config.command("show")
 def config_show() -> None:
-    """Print the effective settings (secrets masked)."""
+    """Print the effective settings (secrets and the passwords inside URLs masked)."""
     from shared.config import get_settings
+    from shared.config.masking import shown_value
 
     for name, value in get_settings().model_dump().items():
-        shown = "***" if value and any(s in name for s in ("secret", "password", "key")) else value
-        click.echo(f"OCR_{name.upper()}={shown}")
+        click.echo(f"OCR_{name.upper()}={shown_value(name, value)}")
 
 
 @click.command()

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 
 @contextmanager
-def _session() -> Iterator[Session]:
+def database_session() -> Iterator[Session]:
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
     from shared.config import get_settings
@@ -53,21 +53,33 @@ def create(owner: str, scopes: str, name: str | None, webhook_url: str | None) -
         scope_list = parse_scopes(scopes)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--scope") from exc
-    if webhook_url:
-        from shared.config import get_settings
+    from shared.clock import utcnow
+    from shared.config import get_settings
+    from shared.webhooks.owner_secrets import ensure_secret
+    from shared.webhooks.secret_box import box_of
 
-        if not get_settings().webhook_secrets.strip():
-            raise click.BadParameter(
-                "this installation cannot sign webhooks (OCR_WEBHOOK_SECRETS is empty), so a "
-                "default webhook would make every submission with this key fail",
-                param_hint="--webhook-url",
-            )
+    settings = get_settings()
+    box = box_of(settings.master_secret)
+    if webhook_url and box is None and not settings.webhook_secrets.strip():
+        raise click.BadParameter(
+            "this installation cannot sign webhooks (neither OCR_MASTER_SECRET nor "
+            "OCR_WEBHOOK_SECRETS is set), so a default webhook would make every submission "
+            "with this key fail",
+            param_hint="--webhook-url",
+        )
     try:
-        with _session() as session:
+        with database_session() as session:
             key, token = create_key(session, owner, scope_list, name, webhook_url)
+            # an owner's first key brings its own webhook secret
+            issued = ensure_secret(session, box, key.owner, utcnow()) if box is not None else None
     except OcrpError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"created {key.id} for owner {key.owner!r}, scopes {key.scopes}", err=True)
+    if issued is not None:
+        click.echo(
+            f"owner {key.owner!r} signs its webhooks with its own secret, shown this once: {issued.secret}",
+            err=True,
+        )
     click.echo("the key is shown this once; store it now:", err=True)
     click.echo(token)
 
@@ -81,7 +93,7 @@ def list_command(owner: str | None) -> None:
     def when(value: object) -> str:
         return f"{value:%Y-%m-%d %H:%M}" if value else "-"
 
-    with _session() as session:
+    with database_session() as session:
         rows = [
             (
                 k.id,
@@ -109,7 +121,7 @@ def revoke(key_id: str) -> None:
     from shared.errors import OcrpError
 
     try:
-        with _session() as session:
+        with database_session() as session:
             key = revoke_key(session, key_id)
     except OcrpError as exc:
         raise click.ClickException(exc.message) from exc

@@ -50,6 +50,11 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
         workers=workers,
         log_level=settings.log_level.lower(),
         proxy_headers=True,
+        # header size, header time, idle and concurrency bounds: docs/operations.md
+        http="server.http_protocol:HeaderDeadlineProtocol",
+        h11_max_incomplete_event_size=settings.api_max_header_bytes,
+        timeout_keep_alive=max(1, round(settings.api_keep_alive_s)),
+        limit_concurrency=settings.api_limit_concurrency or None,
     )
 
 

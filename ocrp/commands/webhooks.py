@@ -1,4 +1,4 @@
-"""`ocrp webhooks`: helpers for operators setting up webhook signing."""
+"""`ocrp webhooks`: webhook signing secrets, for operators (straight in the database)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,53 @@ def webhooks() -> None:
     """Webhook deliveries and signing secrets."""
 
 
+@webhooks.command("rotate-secret")
+@click.option("--owner", required=True, help="Whose deliveries the new secret signs.")
+@click.option(
+    "--overlap",
+    "overlap_s",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Seconds the previous secret keeps signing beside the new one "
+    "(default OCR_WEBHOOK_SECRET_OVERLAP_S).",
+)
+def rotate_secret(owner: str, overlap_s: int | None) -> None:
+    """Give OWNER a new signing secret (its first one, or a rotation) and print it on stdout,
+    alone: it is shown this once."""
+    from ocrp.commands.keys import database_session
+    from shared.apikeys.store import validate_owner
+    from shared.clock import utcnow
+    from shared.config import get_settings
+    from shared.errors import OcrpError
+    from shared.webhooks.owner_secrets import issue_secret, require_box
+
+    settings = get_settings()
+    try:
+        box = require_box(settings)
+        with database_session() as session:
+            issued = issue_secret(
+                session,
+                box,
+                validate_owner(owner),
+                utcnow(),
+                settings.webhook_secret_overlap_s if overlap_s is None else overlap_s,
+            )
+    except OcrpError as exc:
+        raise click.ClickException(exc.message) from exc
+    if issued.previous_expires_at is not None:
+        click.echo(
+            f"the previous secret signs too until {issued.previous_expires_at:%Y-%m-%d %H:%M:%S} UTC",
+            err=True,
+        )
+    click.echo(f"new webhook secret {issued.id} for owner {owner!r}; shown this once:", err=True)
+    click.echo(issued.secret)
+
+
 @webhooks.command("new-secret")
 def new_secret() -> None:
-    """Print a fresh `whsec_` signing secret for OCR_WEBHOOK_SECRETS. To rotate, add the new one
-    (every listed secret signs), move receivers to it, then remove the old one."""
+    """Print a fresh `whsec_` signing secret for OCR_WEBHOOK_SECRETS (the installation-wide
+    fallback). To rotate, add the new one (every listed secret signs), move receivers to it,
+    then remove the old one."""
     from shared.webhooks.signing import new_secret as make
 
     click.echo(make())

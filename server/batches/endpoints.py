@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Header, Query, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from server.batches import probes, service
@@ -49,6 +50,7 @@ def _spec(
     webhook_url: str | None,
     dedupe: bool,
     key: str | None,
+    session: Session | None = None,
 ) -> NewBatch:
     out = output_prefix(output) if output else None
     if out is not None:
@@ -59,7 +61,7 @@ def _spec(
         owner=owner,
         options=validate_options(options, settings),
         output_prefix=out,
-        webhook_url=validate_webhook_url(webhook_url, settings),
+        webhook_url=validate_webhook_url(webhook_url, settings, session, owner),
         dedupe=dedupe,
         idempotency_key=key.strip() if key else None,
     )
@@ -90,6 +92,7 @@ def create_batch(
         body.webhook_url or caller.webhook_url,
         body.dedupe,
         key,
+        session,
     )
     if body.s3_prefix is not None:
         source = parse_s3_prefix(body.s3_prefix, "s3_prefix")
@@ -149,6 +152,7 @@ async def upload_batch(
         webhook_url or caller.webhook_url,
         dedupe,
         idempotency_key,
+        session,
     )
     name = safe_filename(file.filename, fallback="upload")
     with staging_file() as path:

@@ -122,7 +122,9 @@ async def upload_task(
         options=options,
         queue=service.queue_for(options, settings),
         # a task without its own webhook gets its key's default one
-        webhook_url=service.validate_webhook_url(webhook_url or caller.webhook_url, settings),
+        webhook_url=service.validate_webhook_url(
+            webhook_url or caller.webhook_url, settings, session, caller.owner
+        ),
         filename=safe_filename(file.filename),
     )
     if key is None:  # refuse early; a retried request must still get its replay
@@ -171,7 +173,9 @@ def create_task(
         owner=caller.owner,
         options=options,
         queue=service.queue_for(options, settings),
-        webhook_url=service.validate_webhook_url(body.webhook_url or caller.webhook_url, settings),
+        webhook_url=service.validate_webhook_url(
+            body.webhook_url or caller.webhook_url, settings, session, caller.owner
+        ),
         filename=safe_filename(body.filename) if body.filename else None,
     )
     check_quota(session, settings, caller.owner)

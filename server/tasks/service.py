@@ -24,6 +24,7 @@ from shared.storage.keys import input_key, task_prefix
 from shared.storage.s3_credentials import require_s3
 from shared.tasks import lifecycle
 from shared.urls import check_url, parse_allowlist, parse_s3_uri
+from shared.webhooks.owner_secrets import has_own_secret
 
 log = get_logger(__name__)
 
@@ -48,15 +49,21 @@ def queue_for(options: TaskOptions, settings: Settings, queue: str = QUEUE_INTER
     return routed_queue(queue, str(options.mode), settings.routed_modes)
 
 
-def validate_webhook_url(url: str | None, settings: Settings) -> str | None:
+def validate_webhook_url(
+    url: str | None, settings: Settings, session: Session | None = None, owner: str | None = None
+) -> str | None:
+    """The webhook URL when it is usable and something can sign its deliveries: the owner's
+    own secret (when `session` and `owner` are given) or the installation's fallback."""
     if not url:
         return None
     # the URL first: a bad URL is the caller's to fix whatever the server's configuration
     check_url(url, parse_allowlist(settings.url_allowlist))
-    if not settings.webhook_secrets.strip():
+    owned = session is not None and owner is not None and has_own_secret(session, owner, utcnow())
+    if not owned and not settings.webhook_secrets.strip():
         raise InvalidRequest(
-            "this server cannot sign webhooks: it has no signing secret (the operator sets "
-            "OCR_WEBHOOK_SECRETS; `ocrp webhooks new-secret` makes one); submit without webhook_url",
+            "this server cannot sign your webhooks: you have no webhook secret (POST "
+            "/v1/webhooks/secrets/rotate makes one) and the server has no fallback "
+            "(OCR_WEBHOOK_SECRETS); submit without webhook_url",
             "webhooks_not_configured",
         )
     return url

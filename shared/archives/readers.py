@@ -10,6 +10,7 @@ import bz2
 import gzip
 import io
 import lzma
+import os
 import stat
 import tarfile
 import zipfile
@@ -25,10 +26,11 @@ from shared.archives.rules import (
     Member,
     RawEntry,
     check_entries,
+    check_expanded,
     check_no_overlap,
 )
 
-_READ_ERRORS = (
+READ_ERRORS = (
     tarfile.TarError,
     zipfile.BadZipFile,
     OSError,
@@ -89,14 +91,44 @@ def _tar_entry(index: int, info: tarfile.TarInfo) -> RawEntry:
     return RawEntry(index=index, name=info.name, kind=_tar_kind(info), size=max(info.size, 0))
 
 
-def _stream_tar_entries(path: str) -> Iterator[RawEntry]:
+class _CountedStream:
+    """A decompressed stream that hands the running total of bytes read to `check`, which
+    raises to stop it."""
+
+    def __init__(self, raw: io.BufferedIOBase | IO[bytes], check: Callable[[int], None]) -> None:
+        self.raw, self.check, self.total = raw, check, 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        self.total += len(data)
+        self.check(self.total)
+        return data
+
+
+def _no_check(total: int) -> None:
+    pass
+
+
+def _stream_tar_entries(
+    path: str, fmt: ArchiveFormat, archive_bytes: int, limits: ArchiveLimits
+) -> Iterator[RawEntry]:
     # stream mode never seeks, so a compressed tar is decompressed only as far as it is read:
     # the rules stop the iteration before a bomb's data is reached
+    opener = _DECOMPRESSORS.get(fmt)
+
+    def check(total: int) -> None:
+        check_expanded(total, limits, archive_bytes)
+
     try:
-        with tarfile.open(path, mode="r|*") as archive:
-            for index, info in enumerate(archive):
-                yield _tar_entry(index, info)
-    except _READ_ERRORS as exc:
+        with opener(path) if opener else open(path, "rb") as raw:
+            stream = _CountedStream(raw, check if opener else _no_check)
+            with tarfile.open(fileobj=stream, mode="r|") as archive:  # type: ignore[call-overload]
+                for index, info in enumerate(archive):
+                    yield _tar_entry(index, info)
+            # what follows the end marker is decompressed too: a bomb hides there
+            while stream.read(_CHUNK):
+                pass
+    except READ_ERRORS as exc:
         raise _corrupt(exc) from exc
 
 
@@ -106,12 +138,13 @@ def scan_archive(path: str, fmt: ArchiveFormat, archive_bytes: int, limits: Arch
         try:
             with zipfile.ZipFile(path) as archive:
                 entries = _zip_entries(archive)
-        except _READ_ERRORS as exc:
+        except READ_ERRORS as exc:
             raise _corrupt(exc) from exc
         members = check_entries(entries, limits, archive_bytes)
         check_no_overlap(entries)
         return members
-    return check_entries(_stream_tar_entries(path), limits, archive_bytes, whole_ratio=fmt.compressed_tar)
+    streamed = _stream_tar_entries(path, fmt, archive_bytes, limits)
+    return check_entries(streamed, limits, archive_bytes, whole_ratio=fmt.compressed_tar)
 
 
 def _gunzip(path: str) -> io.BufferedIOBase:
@@ -133,20 +166,19 @@ _DECOMPRESSORS: dict[ArchiveFormat, Callable[[str], io.BufferedIOBase]] = {
 }
 
 
-def decompress_tar(source: str, target: str, fmt: ArchiveFormat, max_bytes: int) -> None:
-    """Write the plain tar inside a compressed one, so that members can be read by offset."""
+def decompress_tar(source: str, target: str, fmt: ArchiveFormat, limits: ArchiveLimits) -> None:
+    """Write the plain tar inside a compressed one, so that members can be read by offset;
+    stops at the same ratio and size caps as at submit, counting every decompressed byte."""
     opener = _DECOMPRESSORS[fmt]
+    archive_bytes = os.path.getsize(source)
     written = 0
     try:
         with opener(source) as packed, open(target, "wb") as out:
             while chunk := packed.read(_CHUNK):
                 written += len(chunk)
-                if written > max_bytes:
-                    raise ArchiveRefused(
-                        f"the archive expands to more than {max_bytes:,} bytes", "archive_too_large"
-                    )
+                check_expanded(written, limits, archive_bytes)
                 out.write(chunk)
-    except _READ_ERRORS as exc:
+    except READ_ERRORS as exc:
         raise _corrupt(exc) from exc
 
 
@@ -167,7 +199,7 @@ class ArchiveReader:
                 self._zip, self._zip_infos = None, []
                 self._tar = tarfile.open(path, mode="r:")  # noqa: SIM115  (closed by close())
                 self._tar_infos = self._tar.getmembers()
-        except _READ_ERRORS as exc:
+        except READ_ERRORS as exc:
             raise _corrupt(exc) from exc
 
     def entries(self) -> list[RawEntry]:
@@ -189,7 +221,7 @@ class ArchiveReader:
                 return self._zip.open(self._zip_infos[index])
             assert self._tar is not None
             handle = self._tar.extractfile(self._tar_infos[index])
-        except _READ_ERRORS as exc:
+        except READ_ERRORS as exc:
             raise _corrupt(exc) from exc
         if handle is None:
             raise ArchiveRefused(f"entry {index} is not a regular file", "archive_corrupt")

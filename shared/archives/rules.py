@@ -31,6 +31,10 @@ EntryKind = Literal["file", "dir", "symlink", "hardlink", "special"]
 
 # ratios only matter when the expanded size does: a tiny text file may compress 200:1
 RATIO_MIN_BYTES = 1024 * 1024
+# what a tar adds to its members' bytes: a 512-byte header and up to 511 bytes of padding per
+# member, then the end marker and the last record's padding
+TAR_BYTES_PER_MEMBER = 1024
+TAR_END_BYTES = 20 * 1024
 NESTED_SUFFIXES = (
     ".zip",
     ".tar",
@@ -171,6 +175,21 @@ class _Totals:
                 f"the archive expands more than {limits.max_ratio}:1: refused as a compression bomb",
                 "archive_bomb",
             )
+
+
+def check_expanded(total: int, limits: ArchiveLimits, archive_bytes: int) -> None:
+    """The decompressed stream of a compressed tar so far, `total` bytes: every byte counts,
+    members or not (zeros after the end marker expand as well as anything)."""
+    if total > RATIO_MIN_BYTES and total > limits.max_ratio * max(archive_bytes, 1):
+        raise ArchiveRefused(
+            f"the archive expands more than {limits.max_ratio}:1: refused as a compression bomb",
+            "archive_bomb",
+        )
+    if total > limits.max_total_bytes + limits.max_members * TAR_BYTES_PER_MEMBER + TAR_END_BYTES:
+        raise ArchiveRefused(
+            f"the archive expands to more than {limits.max_total_bytes:,} bytes; split it",
+            "archive_too_large",
+        )
 
 
 def check_entries(

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared.config.batches import BatchSettings
 from shared.config.engines import EngineSettings
 from shared.config.fields import EngineName, StorageBackend, setting
+from shared.config.http_server import HttpServerSettings
 from shared.config.interactive import InteractiveSettings
 from shared.config.observability import ObservabilitySettings
 from shared.config.platform import PlatformSettings
@@ -34,6 +35,7 @@ class Settings(
     ObservabilitySettings,
     BatchSettings,
     WebhookSettings,
+    HttpServerSettings,
     PlatformSettings,
 ):
     model_config = SettingsConfigDict(

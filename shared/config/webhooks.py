@@ -17,6 +17,21 @@ class WebhookSettings(BaseModel):
         "Generate one with `ocrp webhooks new-secret`. Empty: tasks with a `webhook_url` are refused.",
         "webhooks",
     )
+    master_secret: str = setting(
+        "",
+        "Installation master secret (at least 32 characters, e.g. `openssl rand -base64 32`), "
+        "from which the key that encrypts stored per-owner webhook secrets is derived. "
+        "Comma-separated to rotate it: the first one seals, every one opens. Empty: owners have "
+        "no secrets of their own and every delivery is signed with OCR_WEBHOOK_SECRETS.",
+        "webhooks",
+    )
+    webhook_secret_overlap_s: int = setting(
+        86_400,
+        "After an owner's webhook secret is rotated, how long its previous secret keeps signing "
+        "beside the new one (both signatures are sent), in seconds.",
+        "webhooks",
+        ge=0,
+    )
     webhook_default_url: str = setting(
         "",
         "Where events go when a task or batch names no `webhook_url`. Empty: such events are not sent.",
@@ -51,15 +66,18 @@ class WebhookSettings(BaseModel):
         "webhooks",
     )
 
-    @field_validator("webhook_secrets", "webhook_retry_schedule")
+    @field_validator("webhook_secrets", "webhook_retry_schedule", "master_secret")
     @classmethod
     def _check_webhooks(cls, value: str, info: ValidationInfo) -> str:
         # a malformed secret or schedule must stop the process at start, not fail every delivery
         from shared.webhooks.schedule import parse_schedule
+        from shared.webhooks.secret_box import parse_master_secrets
         from shared.webhooks.signing import parse_secrets
 
         if info.field_name == "webhook_secrets":
             parse_secrets(value)
+        elif info.field_name == "master_secret":
+            parse_master_secrets(value)
         else:
             parse_schedule(value)
         return value

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import pymupdf
 from PIL import Image
 
+from shared.documents.page_tree import check_document_tree
+from shared.documents.public_text import public_reason
 from shared.documents.sniff import SNIFF_BYTES, DocumentType, sniff_type
 from shared.errors import DocumentError, InvalidRequest, UnsupportedMediaType
 
@@ -47,30 +49,44 @@ def inspect_document(path: str, limits: Limits) -> DocumentInfo:
     return DocumentInfo(doc_type, pages)
 
 
-def open_pdf(path: str) -> pymupdf.Document:
-    """Open a PDF or raise the DocumentError that says why it cannot be used."""
+def open_pdf(path: str, max_pages: int | None = None) -> pymupdf.Document:
+    """Open a PDF or raise the DocumentError that says why it cannot be used. With `max_pages`,
+    the page tree is walked first (at most about twice that many nodes) to refuse cycles."""
     try:
         doc = pymupdf.open(path, filetype="pdf")
     except Exception as exc:  # MuPDF raises several types for broken files
-        raise DocumentError(f"the PDF cannot be opened: {exc}", "pdf_corrupt") from exc
-    if doc.needs_pass:
+        raise DocumentError(f"the PDF cannot be opened: {public_reason(exc, path)}", "pdf_corrupt") from exc
+    try:
+        _check_pdf(doc, path, max_pages)
+    except BaseException:
         doc.close()
+        raise
+    return doc
+
+
+def _check_pdf(doc: pymupdf.Document, path: str, max_pages: int | None) -> None:
+    if doc.needs_pass:
         raise DocumentError("the PDF is encrypted with a password; upload it decrypted", "pdf_encrypted")
     if doc.is_repaired and not _has_eof_marker(path):
-        doc.close()
         raise DocumentError(
             "the PDF is truncated (no %%EOF marker and a damaged cross-reference table); "
             "upload the complete file",
             "pdf_truncated",
         )
-    if doc.page_count == 0:
-        doc.close()
+    try:
+        if max_pages is not None:
+            check_document_tree(doc, 2 * max_pages + 1024)
+        count = doc.page_count  # MuPDF raises on a /Count it cannot believe
+    except Exception as exc:
+        raise DocumentError(
+            f"the PDF's page tree is damaged: {public_reason(exc, path)}", "pdf_corrupt"
+        ) from exc
+    if count == 0:
         raise DocumentError("the PDF has no pages", "pdf_corrupt")
-    return doc
 
 
 def _inspect_pdf(path: str, limits: Limits) -> int:
-    doc = open_pdf(path)
+    doc = open_pdf(path, limits.max_pages)
     try:
         count = int(doc.page_count)
     finally:
@@ -101,7 +117,7 @@ def open_image(path: str, limits: Limits) -> Image.Image:
     except Image.DecompressionBombError as exc:
         raise DocumentError(str(exc), "image_too_large") from exc
     except Exception as exc:
-        raise DocumentError(f"the image cannot be read: {exc}", "image_corrupt") from exc
+        raise DocumentError(f"the image cannot be read: {public_reason(exc, path)}", "image_corrupt") from exc
     if image.format not in IMAGE_FORMATS:
         image.close()
         raise UnsupportedMediaType(f"image format {image.format} is not supported", "unsupported_media_type")

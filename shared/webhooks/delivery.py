@@ -33,10 +33,12 @@ from shared.metrics.webhooks import WebhookOutcome, observe_webhook_delivery
 from shared.outbound.client import OutboundClient
 from shared.storage import Storage
 from shared.webhooks.emit import DISABLED_MESSAGE
+from shared.webhooks.owner_secrets import signing_secrets
 from shared.webhooks.payload import body_of, with_presigned
 from shared.webhooks.schedule import parse_retry_after, retry_delay
+from shared.webhooks.secret_box import SecretUnreadable
 from shared.webhooks.sender import SendPolicy, SendResult, post
-from shared.webhooks.signing import parse_secrets, signed_headers
+from shared.webhooks.signing import signed_headers
 
 log = get_logger(__name__)
 
@@ -52,6 +54,7 @@ class Claimed:
     delivery_id: str
     event_type: str
     subject_id: str
+    owner: str
     endpoint_id: str
     url: str
     endpoint_disabled: bool
@@ -91,6 +94,7 @@ def claim(session: Session, delivery_id: str, now: datetime, lease_s: float) -> 
         delivery_id=delivery.id,
         event_type=delivery.event.type,
         subject_id=delivery.event.subject_id,
+        owner=delivery.owner,
         endpoint_id=delivery.endpoint_id,
         url=delivery.endpoint.url,
         endpoint_disabled=delivery.endpoint.disabled,
@@ -186,10 +190,18 @@ def _attempt(
         if present:
             payload = with_presigned(payload, present, expires_at)
     body = body_of(payload)
-    secrets = parse_secrets(settings.webhook_secrets)
+    try:
+        with session_scope(settings.database_url, settings.database_pool_size) as session:
+            secrets = signing_secrets(session, settings, claimed.owner, now)
+    except SecretUnreadable:
+        return SendResult(
+            claimed.url,
+            error="the owner's webhook secret cannot be opened (OCR_MASTER_SECRET changed?); not sent",
+        )
     if not secrets:
         return SendResult(
-            claimed.url, error="no signing secret is configured (OCR_WEBHOOK_SECRETS); not sent"
+            claimed.url,
+            error="no signing secret for this owner (OCR_MASTER_SECRET, OCR_WEBHOOK_SECRETS); not sent",
         )
     headers = signed_headers(secrets, claimed.delivery_id, now, body)
     policy = SendPolicy(

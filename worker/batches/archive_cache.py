@@ -50,7 +50,7 @@ class ArchiveCache:
             fd, tmp = tempfile.mkstemp(dir=source.parent, prefix=".inflate-")
             os.close(fd)
             try:
-                decompress_tar(str(source), tmp, fmt, self.limits.max_total_bytes + 64 * 1024 * 1024)
+                decompress_tar(str(source), tmp, fmt, self.limits)
                 os.replace(tmp, target)
             finally:
                 Path(tmp).unlink(missing_ok=True)

@@ -11,7 +11,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import IO
 
-from shared.archives import ArchiveReader, looks_like_archive
+from shared.archives import ArchiveReader, ArchiveRefused, looks_like_archive
+from shared.archives.readers import READ_ERRORS
 from shared.documents.sniff import SNIFF_BYTES, sniff_type
 from shared.errors import DocumentError
 from shared.storage import Storage
@@ -28,8 +29,11 @@ class Extracted:
 
 @dataclass(frozen=True)
 class Skipped:
+    """A member that becomes no task: skipped (not a document), or failed (a damaged one)."""
+
     code: str
     message: str
+    failed: bool = False
 
 
 class _HashingReader:
@@ -44,7 +48,13 @@ class _HashingReader:
         if self.head:
             data, self.head = self.head, b""
         else:
-            data = self.rest.read(size)
+            try:
+                data = self.rest.read(size)
+            except READ_ERRORS as exc:  # e.g. a declared size or CRC that does not match the data
+                raise DocumentError(
+                    f"the archive member cannot be read: {type(exc).__name__}: {exc}"[:300],
+                    "member_corrupt",
+                ) from exc
         self.count += len(data)
         if self.count > self.limit:
             raise DocumentError(f"the member is larger than {self.limit:,} bytes", "member_too_large")
@@ -55,8 +65,25 @@ class _HashingReader:
 def extract_member(
     reader: ArchiveReader, index: int, task_id: str, storage: Storage, limit: int
 ) -> Extracted | Skipped:
-    with reader.open(index) as handle:
+    """The member copied into storage, or why it is not: a damaged member (bad sizes or CRC,
+    larger than its directory said) is a failed entry, and the batch goes on without it."""
+    try:
+        return _copy(reader, index, task_id, storage, limit)
+    except DocumentError as exc:
+        return Skipped(exc.code, exc.message, failed=True)
+
+
+def _copy(
+    reader: ArchiveReader, index: int, task_id: str, storage: Storage, limit: int
+) -> Extracted | Skipped:
+    try:
+        handle = reader.open(index)
         head = handle.read(SNIFF_BYTES)
+    except (ArchiveRefused, *READ_ERRORS) as exc:
+        raise DocumentError(
+            f"the archive member cannot be read: {type(exc).__name__}", "member_corrupt"
+        ) from exc
+    with handle:
         if looks_like_archive(head):
             return Skipped("member_nested_archive", "archives inside the archive are not opened")
         kind = sniff_type(head)
@@ -64,5 +91,9 @@ def extract_member(
             return Skipped("member_not_document", "not a PDF, PNG, JPEG, TIFF or WebP document (by content)")
         stream = _HashingReader(head, handle, limit)
         key = input_key(task_id, kind.extension)
-        storage.put_file(key, stream, kind.content_type)  # type: ignore[arg-type]
+        try:
+            storage.put_file(key, stream, kind.content_type)  # type: ignore[arg-type]
+        except DocumentError:
+            storage.delete(key)  # whatever part of it was written
+            raise
     return Extracted(key, kind.content_type, stream.count, stream.digest.hexdigest())

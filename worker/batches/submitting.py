@@ -143,7 +143,7 @@ def _commit(session: Session, batch: Batch, prepared: list[Prepared]) -> tuple[l
     """Returns (task ids to enqueue, storage keys of inputs nobody will use)."""
     send: list[str] = []
     orphans: list[str] = []
-    skipped = 0
+    skipped = failed = 0
     now = utcnow()
     for entry in prepared:
         if entry.skipped is not None:
@@ -152,12 +152,13 @@ def _commit(session: Session, batch: Batch, prepared: list[Prepared]) -> tuple[l
                 entry.item_id,
                 ItemState.pending,
                 state=ItemState.done,
-                status=ItemStatus.skipped,
+                status=ItemStatus.failed if entry.skipped.failed else ItemStatus.skipped,
                 error_code=entry.skipped.code,
                 error_message=entry.skipped.message,
                 settled_at=now,
             ):
-                skipped += 1
+                failed += entry.skipped.failed
+                skipped += not entry.skipped.failed
         elif entry.retry_task is not None:
             moved = _move(session, entry.item_id, ItemState.retry, state=ItemState.submitted)
             if moved and _reset_failed_task(session, entry.retry_task):
@@ -181,6 +182,7 @@ def _commit(session: Session, batch: Batch, prepared: list[Prepared]) -> tuple[l
         .values(
             tasks_created=Batch.tasks_created + created,
             settled_skipped=Batch.settled_skipped + skipped,
+            settled_failed=Batch.settled_failed + failed,
             started_at=func.coalesce(Batch.started_at, now),
         )
     )

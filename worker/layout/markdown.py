@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 
 from shared.layout import Block, LayoutPage
+from worker.layout.sanitise import safe_markdown
 
 # Text that is display math on its own; anything else (bare LaTeX, `aligned`, `cases`...) is
 # wrapped in $$ so that markdown renderers show it as a formula.
@@ -30,7 +31,7 @@ def block_markdown(block: Block) -> str:
 
 def page_markdown(page: LayoutPage) -> str:
     parts = (block_markdown(block) for block in page.blocks)
-    return "\n\n".join(part for part in parts if part)
+    return safe_markdown("\n\n".join(part for part in parts if part))
 
 
 def page_marker(number: int) -> str:
@@ -40,5 +41,6 @@ def page_marker(number: int) -> str:
 
 def document_markdown(pages: Iterable[tuple[int, str]]) -> str:
     """Join page markdown with page markers; `pages` yields (number, markdown) in order."""
-    chunks = [f"{page_marker(number)}\n\n{markdown}".rstrip() for number, markdown in pages]
+    # checkpoints written before sanitising existed are made safe here too (it is idempotent)
+    chunks = [f"{page_marker(number)}\n\n{safe_markdown(markdown)}".rstrip() for number, markdown in pages]
     return "\n\n".join(chunks) + "\n"

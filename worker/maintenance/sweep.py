@@ -26,6 +26,7 @@ from shared.config import Settings
 from shared.db.models import Task, TaskStatus
 from shared.db.session import session_scope
 from shared.events.db_store import prune_events
+from shared.leftovers import remove_leftovers
 from shared.logs import get_logger
 from shared.queue import enqueue_process, queue_depth
 from shared.tasks import lifecycle
@@ -91,6 +92,8 @@ def sweep(settings: Settings, app: Celery) -> dict[str, int]:
             counts["events_pruned"] = prune_events(
                 session, utcnow() - timedelta(seconds=settings.events_retention_s)
             )
+    local_storage = settings.storage_dir if settings.storage_backend == "local" else None
+    counts["leftovers"] = remove_leftovers(local_storage, settings.leftover_max_age_s)
     if any(counts.values()):
         log.info("sweep.done", **counts)
     return counts

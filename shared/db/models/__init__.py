@@ -21,6 +21,7 @@ from shared.db.models.tasks import (
     Task,
     TaskStatus,
 )
+from shared.db.models.webhook_secrets import WebhookSecret
 from shared.db.models.webhooks import (
     AttemptOutcome,
     DeliveryStatus,
@@ -54,5 +55,6 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEndpoint",
     "WebhookEvent",
+    "WebhookSecret",
     "WorkerHeartbeat",
 ]
