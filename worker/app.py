@@ -10,6 +10,7 @@ import logging
 import os
 import socket
 import threading
+from pathlib import Path
 from typing import Any
 
 from celery import signals
@@ -48,6 +49,7 @@ _in_flight = InFlight()
 _heartbeat: HeartbeatPublisher | None = None
 _metrics_port: int | None = None
 log = get_logger(__name__)
+READY_FILE_VARIABLE = "OCRP_READY_FILE"  # set by ocrp.supervisor for its children
 
 
 def _send_retry(task_id: str, queue: str, countdown: float) -> None:
@@ -145,6 +147,15 @@ def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     _heartbeat = HeartbeatPublisher(settings, identity, _engine_info, _in_flight, _metrics_port)
     _heartbeat.start()
     log.info("worker.heartbeat.started", worker=identity.id, node=node, queues=",".join(queues))
+    _tell_supervisor_ready()
+
+
+def _tell_supervisor_ready() -> None:
+    """Under `ocrp worker --gpus`, the next engine on this GPU starts once this one is loaded
+    (ocrp.supervisor): two engines sizing their KV cache at once would miscount free memory."""
+    ready_file = os.environ.get(READY_FILE_VARIABLE)
+    if ready_file:
+        Path(ready_file).write_text(str(os.getpid()))
 
 
 @signals.task_prerun.connect

@@ -106,6 +106,12 @@ def check_engine_prerequisites(engine: str) -> None:
     help="Resolution mode the GPU engine serves (OCR_DEEPSEEK_MODE).",
 )
 @click.option("--loglevel", default=None, help="OCR_LOG_LEVEL.")
+@click.option(
+    "--gpus",
+    default=None,
+    help="`all` or a comma-separated list (0,1,... or GPU UUIDs): one engine process per GPU "
+    "(OCR_DEEPSEEK_ENGINES_PER_GPU each), pinned with CUDA_VISIBLE_DEVICES and restarted if it dies.",
+)
 def worker(
     engine: str | None,
     concurrency: int | None,
@@ -114,8 +120,9 @@ def worker(
     name: str | None,
     mode: str | None,
     loglevel: str | None,
+    gpus: str | None,
 ) -> None:
-    """Run a Celery worker holding one OCR engine."""
+    """Run a Celery worker holding one OCR engine (or one per GPU, with --gpus)."""
     _set_env(
         engine=engine,
         worker_concurrency=concurrency,
@@ -126,6 +133,13 @@ def worker(
     from shared.config import get_settings
 
     settings = get_settings()
+    if gpus is None and settings.engine == "deepseek" and settings.deepseek_engines_per_gpu > 1:
+        gpus = "all"
+    if gpus is not None:
+        from ocrp.commands.gpu_workers import run_per_gpu
+
+        run_per_gpu(settings, gpus, beat=beat, name=name)
+        return
     from shared.queue import QUEUE_MAINTENANCE, worker_queues
     from worker.app import app, serves_ocr
 

@@ -133,6 +133,14 @@ class PlatformSettings(BaseModel):
         "worker",
     )
     pages_in_flight: int = setting(4, "Pages of one task being rendered or recognised at once.", "worker")
+    worker_shutdown_grace_s: float = setting(
+        25.0,
+        "How long `ocrp run` and `ocrp worker --gpus` wait, after passing SIGTERM or SIGINT on to "
+        "their child processes, for tasks in flight to finish before killing them (killed tasks "
+        "are taken up again from their last finished page). Keep it below the orchestrator's own "
+        "grace (`terminationGracePeriodSeconds`, compose `stop_grace_period`).",
+        "worker",
+    )
     task_heartbeat_s: float = setting(10.0, "How often a running task refreshes its heartbeat.", "worker")
     task_stale_after_s: float = setting(
         90.0, "A running task whose heartbeat is older than this is re-queued by the sweep.", "worker"
