@@ -49,7 +49,7 @@ def backoff_s(failures: int) -> float:
     """Seconds to wait before the next start of a child that exited `failures` times in a row."""
     if failures <= 0:
         return 0.0
-    return min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** (failures - 1))
+    return min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2.0 ** (failures - 1))
 
 
 @dataclass
