@@ -153,10 +153,24 @@ class Supervisor:
         """Safe from a signal handler: `run()` notices and stops the children."""
         self._stopping.set()
 
-    def install_signal_handlers(self) -> None:
-        """SIGTERM and SIGINT stop the group; a second one is not needed (the grace is bounded)."""
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def install_signal_handlers(self, interrupt: bool = False) -> None:
+        """SIGTERM and SIGINT stop the group; a second one is not needed (the grace is bounded).
+        With `interrupt`, the first one also raises KeyboardInterrupt in the main thread, for a
+        caller busy with something else (`ocrp run --demo`); never once stopping has begun, so
+        that it cannot cut `stop()` short and leave children behind."""
+
+        def handle(signum: int, _: object) -> None:
+            first = not self._stopping.is_set()
+            self.request_stop()
+            if interrupt and first:
+                raise KeyboardInterrupt
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: self.request_stop())
+            signal.signal(sig, handle)
 
     def stop(self) -> None:
         self._stopping.set()

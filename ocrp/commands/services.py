@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+
+from ocrp.supervisor import ChildSpec, Supervisor
 
 if TYPE_CHECKING:
     from shared.config import Settings
@@ -208,13 +208,21 @@ def run(host: str, port: int, demo_file: Path | None, exit_after_demo: bool) -> 
     api_key = _local_api_key(settings)
     # the one embedded worker also delivers webhooks
     queues = ",".join(dict.fromkeys([*settings.queue_list, QUEUE_WEBHOOKS]))
-    children = [
-        subprocess.Popen([sys.executable, "-m", "ocrp.main", "worker", "--beat", "--queues", queues]),
-        subprocess.Popen([sys.executable, "-m", "ocrp.main", "serve", "--host", host, "--port", str(port)]),
-    ]
+    python = [sys.executable, "-m", "ocrp.main"]
+    supervisor = Supervisor(
+        [
+            ChildSpec("worker", [*python, "worker", "--beat", "--queues", queues], restart=False),
+            ChildSpec("api", [*python, "serve", "--host", host, "--port", str(port)], restart=False),
+        ],
+        settings.worker_shutdown_grace_s,
+        say=click.echo,
+    )
+    # SIGTERM (kill, systemd, a closed terminal) and Ctrl-C stop the children the same way
+    supervisor.install_signal_handlers(interrupt=True)
     url = f"http://{host}:{port}"
     try:
-        _wait_ready(url, children)
+        supervisor.poll_once()
+        _wait_ready(url, supervisor)
         click.echo(f"ocrp: API on {url}  (docs at {url}/docs); Ctrl-C stops")
         if demo_file is not None:
             from ocrp.commands.client import run_demo
@@ -222,20 +230,13 @@ def run(host: str, port: int, demo_file: Path | None, exit_after_demo: bool) -> 
             run_demo(url, demo_file, settings.data_dir / "demo", api_key)
             if exit_after_demo:
                 return
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        raise click.ClickException("a child process stopped; see its log above")
+        supervisor.run()
+        if supervisor.ended_by is not None:
+            raise click.ClickException(f"the {supervisor.ended_by} process stopped; see its log above")
     except KeyboardInterrupt:
         pass
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        supervisor.stop()
 
 
 def _local_api_key(settings: Settings) -> str | None:
@@ -253,12 +254,12 @@ def _local_api_key(settings: Settings) -> str | None:
     return token
 
 
-def _wait_ready(url: str, children: list[subprocess.Popen[bytes]], timeout: float = 60.0) -> None:
+def _wait_ready(url: str, supervisor: Supervisor, timeout: float = 60.0) -> None:
     import httpx
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if any(child.poll() is not None for child in children):
+        if not supervisor.poll_once():
             raise click.ClickException("the API or the worker failed to start; see the log above")
         try:
             if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
