@@ -21,6 +21,7 @@ from shared.logs import configure_logging, get_logger
 from shared.metrics.pipeline import init_engine_series
 from shared.queue import TASK_PROCESS, is_ocr_queue, make_celery, worker_queues
 from shared.storage import make_storage
+from worker import beat_guard
 from worker.batches.reuse import ResultReuser
 from worker.engines.base import EngineInfo, Preparation
 from worker.hooks import terminal_hooks
@@ -42,6 +43,7 @@ app.conf.include = [
     "worker.tasks.webhooks",
     "worker.tasks.batches",
 ]
+app.conf.beat_scheduler = beat_guard.SCHEDULER  # one beat at a time, none outliving its worker
 
 _context: WorkerContext | None = None
 _context_lock = threading.Lock()
