@@ -170,6 +170,15 @@ def _task_done(**_: Any) -> None:
     _in_flight.finished()
 
 
+@signals.worker_shutting_down.connect
+def _drain(**_: Any) -> None:
+    """SIGTERM or Ctrl-C: running tasks finish their pages in flight, start no more and go back
+    to the queue (worker.pipeline.job), within the supervisor's or orchestrator's grace."""
+    log.info("worker.draining", tasks_in_flight=_in_flight.count)
+    if _context is not None:
+        _context.draining.set()
+
+
 @signals.worker_shutdown.connect
 def _close_engine(**_: Any) -> None:
     if _heartbeat is not None:

@@ -57,6 +57,8 @@ class WorkerContext:
     # bounds the pages held across all tasks of the worker (None: only pages_in_flight per task)
     page_gate: threading.Semaphore | None = None
     on_close: list[Callable[[], None]] = field(default_factory=list)
+    # set when the worker is asked to stop (SIGTERM): tasks start no more pages and hand back
+    draining: threading.Event = field(default_factory=threading.Event)
 
 
 def backoff_seconds(attempt: int, base: float = 5.0, cap: float = 300.0) -> float:
@@ -91,6 +93,8 @@ class Heartbeat(threading.Thread):
             if requested and not self.cancel.is_set():
                 self.cancel.set()
                 self.ctx.engine.cancel(self.task_id)
+            elif self.ctx.draining.is_set() and not self.cancel.is_set():
+                self.cancel.set()  # no new pages; _execute hands the task back
 
 
 def run_task(ctx: WorkerContext, task_id: str) -> None:
@@ -205,6 +209,9 @@ def _execute(ctx: WorkerContext, log: EventLogger, snapshot: TaskSnapshot, cance
         finally:
             release_document(local.path)
 
+        if cancel.is_set() and ctx.draining.is_set() and not ctx.store.cancel_requested(snapshot.id):
+            _hand_back(ctx, log, snapshot)
+            return
         if cancel.is_set():
             _finish(
                 ctx, log, snapshot.id, TaskStatus.canceled, code="canceled", message="canceled by request"
@@ -231,6 +238,16 @@ def _execute(ctx: WorkerContext, log: EventLogger, snapshot: TaskSnapshot, cance
             page_count=local.page_count,
         )
         _finish(ctx, log, snapshot.id, TaskStatus.succeeded, result_keys=keys)
+
+
+def _hand_back(ctx: WorkerContext, log: EventLogger, snapshot: TaskSnapshot) -> None:
+    """The worker is stopping: the pages in flight have finished (or been aborted, and are not
+    recorded as failures); the rest are done by whichever worker claims the task next."""
+    message = "the worker stopped; the task goes on from its last finished page"
+    log.info("task.handed_back", reason="worker_shutdown")
+    ctx.store.requeue(snapshot.id, 0, "worker_shutdown", message)
+    ctx.events.requeued(snapshot.id, "worker_shutdown", message)
+    ctx.send_retry(snapshot.id, snapshot.queue, 0)
 
 
 def _page_announcer(ctx: WorkerContext, task_id: str) -> Callable[[PageOutcome], None]:
