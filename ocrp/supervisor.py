@@ -45,6 +45,12 @@ class ChildSpec:
     start_after: str | None = None
 
 
+def child_grace_s(grace_s: float) -> float:
+    """The grace a supervised worker gives its own tasks: it aborts their engine requests and
+    hands them back with a fifth of the supervisor's grace left, before the kill."""
+    return round(max(1.0, grace_s * 0.8), 1)
+
+
 def backoff_s(failures: int) -> float:
     """Seconds to wait before the next start of a child that exited `failures` times in a row."""
     if failures <= 0:

@@ -20,7 +20,7 @@ from ocrp.gpu_layout import (
     parse_gpus,
     plan_slots,
 )
-from ocrp.supervisor import ChildSpec, Supervisor
+from ocrp.supervisor import ChildSpec, Supervisor, child_grace_s
 
 if TYPE_CHECKING:
     from shared.config import Settings
@@ -48,6 +48,7 @@ def engine_specs(
             argv.append("--beat")  # one beat per installation: the first child runs it
         env = child_environment(slot, len(slots), budget)
         env[READY_FILE_VARIABLE] = str(ready_file)
+        env["OCR_WORKER_SHUTDOWN_GRACE_S"] = str(child_grace_s(settings.worker_shutdown_grace_s))
         # the engine before it on the same GPU must have sized its memory first
         after = f"gpu{slot.device}-e{slot.engine - 1}" if slot.engine > 0 else None
         specs.append(ChildSpec(slot.name, argv, env, True, ready_file, after))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ocrp.supervisor import ChildSpec, Supervisor
+from ocrp.supervisor import ChildSpec, Supervisor, child_grace_s
 
 if TYPE_CHECKING:
     from shared.config import Settings
@@ -211,7 +211,12 @@ def run(host: str, port: int, demo_file: Path | None, exit_after_demo: bool) -> 
     python = [sys.executable, "-m", "ocrp.main"]
     supervisor = Supervisor(
         [
-            ChildSpec("worker", [*python, "worker", "--beat", "--queues", queues], restart=False),
+            ChildSpec(
+                "worker",
+                [*python, "worker", "--beat", "--queues", queues],
+                {"OCR_WORKER_SHUTDOWN_GRACE_S": str(child_grace_s(settings.worker_shutdown_grace_s))},
+                restart=False,
+            ),
             ChildSpec("api", [*python, "serve", "--host", host, "--port", str(port)], restart=False),
         ],
         settings.worker_shutdown_grace_s,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -73,6 +74,7 @@ class Heartbeat(threading.Thread):
         super().__init__(daemon=True, name=f"heartbeat-{task_id[-6:]}")
         self.ctx, self.task_id, self.cancel = ctx, task_id, cancel
         self.stopped = threading.Event()
+        self._abort_at: float | None = None
 
     def run(self) -> None:
         # the cancel flag is read every second (it decides how fast a cancel lands); the
@@ -93,8 +95,21 @@ class Heartbeat(threading.Thread):
             if requested and not self.cancel.is_set():
                 self.cancel.set()
                 self.ctx.engine.cancel(self.task_id)
-            elif self.ctx.draining.is_set() and not self.cancel.is_set():
-                self.cancel.set()  # no new pages; _execute hands the task back
+            elif self.ctx.draining.is_set():
+                self._drain()
+
+    def _drain(self) -> None:
+        """The worker is stopping: no new pages (_execute then hands the task back); pages still
+        in the engine when the worker's grace is over are aborted, so that the task is handed
+        back before the orchestrator kills the process."""
+        now = time.monotonic()
+        if not self.cancel.is_set():
+            self.cancel.set()
+            self._abort_at = now + self.ctx.settings.worker_shutdown_grace_s
+        elif self._abort_at is not None and now >= self._abort_at:
+            self._abort_at = None
+            get_logger(__name__).info("task.engine.aborted", task_id=self.task_id, reason="worker_shutdown")
+            self.ctx.engine.cancel(self.task_id)
 
 
 def run_task(ctx: WorkerContext, task_id: str) -> None:
