@@ -116,3 +116,5 @@ def test_a_worker_given_sigterm_mid_task_hands_the_rest_back(
 
     stack.start_worker(pages_in_flight=1, worker_concurrency=1)
     _assert_done_once(stack, task_id, finished_before)
+    # being handed back at a shutdown used none of the task's attempts
+    assert stack.api.get(f"/v1/tasks/{task_id}").json()["attempts"] == 1

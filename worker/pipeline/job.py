@@ -260,7 +260,7 @@ def _hand_back(ctx: WorkerContext, log: EventLogger, snapshot: TaskSnapshot) -> 
     recorded as failures); the rest are done by whichever worker claims the task next."""
     message = "the worker stopped; the task goes on from its last finished page"
     log.info("task.handed_back", reason="worker_shutdown")
-    ctx.store.requeue(snapshot.id, 0, "worker_shutdown", message)
+    ctx.store.requeue(snapshot.id, 0, "worker_shutdown", message, refund_attempt=True)
     ctx.events.requeued(snapshot.id, "worker_shutdown", message)
     ctx.send_retry(snapshot.id, snapshot.queue, 0)
 

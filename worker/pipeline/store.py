@@ -241,8 +241,12 @@ class TaskStore:
             )
             return bool(result.rowcount == 1)
 
-    def requeue(self, task_id: str, delay_s: float, code: str, message: str) -> None:
-        """Back to queued after a transient failure; the caller sends the message."""
+    def requeue(
+        self, task_id: str, delay_s: float, code: str, message: str, *, refund_attempt: bool = False
+    ) -> None:
+        """Back to queued after a transient failure; the caller sends the message.
+        `refund_attempt`: the task did nothing wrong (its worker was stopping), so the claim
+        that comes next does not use up one of its attempts."""
         with self._session() as session:
             session.execute(
                 update(Task)
@@ -253,5 +257,6 @@ class TaskStore:
                     error_message=message[:4000],
                     heartbeat_at=None,
                     enqueued_at=utcnow() + timedelta(seconds=delay_s),
+                    attempts=Task.attempts - (1 if refund_attempt else 0),
                 )
             )
