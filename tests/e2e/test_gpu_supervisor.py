@@ -81,3 +81,53 @@ def test_one_worker_per_gpu_restarted_alone_and_stopped_together(
     assert {w["pid"] for w in workers(embedded_stack).values()} <= {victim}
     log = supervisor.log()
     assert "gpu0 exited" in log
+
+
+def test_tasks_of_a_killed_gpu_worker_go_back_to_the_queue_and_finish_once(
+    embedded_stack: Stack, tmp_path: Path
+) -> None:
+    import pymupdf
+
+    replay = tmp_path / "replay"
+    replay.mkdir()
+    shutil.copy(RAW / "paper.txt", replay / "page.txt")
+    pdf = tmp_path / "forty.pdf"
+    doc = pymupdf.open()
+    for _ in range(10):
+        doc.insert_pdf(pymupdf.open(DATA / "book-4p.pdf"))
+    doc.save(pdf)
+    env = embedded_stack.env
+    env.update(
+        CUDA_VISIBLE_DEVICES="0,1",
+        OCR_ENGINE="replay",
+        OCR_REPLAY_DIR=str(replay),
+        OCR_WORKER_HEARTBEAT_S="0.5",
+        OCR_WORKER_METRICS_PORT="0",
+        OCR_WORKER_CONCURRENCY="1",
+        OCR_PAGES_IN_FLIGHT="1",
+    )
+    supervisor = embedded_stack._spawn(["worker", "--gpus", "all", "--beat"], "supervisor", env)
+    wait_for(lambda: {"replay-gpu0", "replay-gpu1"} <= set(workers(embedded_stack)), 120, "both GPUs")
+    task_id = embedded_stack.submit_file(pdf)["id"]
+
+    def busy() -> dict[str, Any] | None:
+        return next((w for w in workers(embedded_stack).values() if w["tasks_in_flight"]), None)
+
+    wait_for(lambda: busy() is not None, 60, "a GPU worker running the task")
+    embedded_stack.wait_task(task_id, until=lambda t: t["progress"]["pages_done"] >= 2)
+    holder = busy()
+    assert holder is not None
+    os.kill(holder["pid"], signal.SIGKILL)
+    finished = {
+        p["number"]: p["finished_at"]
+        for p in embedded_stack.api.get(f"/v1/tasks/{task_id}/pages").json()["data"]
+        if p["status"] == "succeeded"
+    }
+    assert len(finished) < 40, "the kill did not land mid-task"
+
+    done = embedded_stack.wait_task(task_id, timeout=180)
+    assert done["status"] == "succeeded", done
+    pages = embedded_stack.api.get(f"/v1/tasks/{task_id}/pages").json()["data"]
+    assert all(p["status"] == "succeeded" for p in pages)
+    assert {p["number"]: p["finished_at"] for p in pages if p["number"] in finished} == finished
+    supervisor.stop()
