@@ -119,6 +119,7 @@ class Supervisor:
     def poll_once(self, now: float | None = None) -> bool:
         """Start, restart or notice children; False once the group must end."""
         now = time.monotonic() if now is None else now
+        self._reap_orphans()
         for child in self._children.values():
             if self._stopping.is_set():
                 return False
@@ -194,6 +195,20 @@ class Supervisor:
             if child.process is not None:
                 self._reap_group(child.process)
                 child.process.wait()
+
+    def _reap_orphans(self) -> None:
+        """As a container's PID 1, the render processes of a dead child become this process's
+        children: collect them, or they stay zombies. Our own children are left to Popen, which
+        needs their exit codes."""
+        ours = {process.pid for process in self.processes}
+        while True:
+            try:
+                info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:
+                return
+            if info is None or info.si_pid in ours:
+                return
+            os.waitpid(info.si_pid, 0)
 
     @staticmethod
     def _reap_group(process: subprocess.Popen[bytes]) -> None:

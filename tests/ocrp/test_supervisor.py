@@ -164,3 +164,40 @@ def test_a_non_restarting_child_that_exits_ends_the_group(tmp_path: Path) -> Non
 
 def test_restart_backoff_doubles_up_to_a_cap() -> None:
     assert [backoff_s(n) for n in range(1, 8)] == [1, 2, 4, 8, 16, 30, 30]
+
+
+ORPHAN_MAKER = """
+import subprocess, sys, time
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+time.sleep(0.3)
+raise SystemExit(1)  # dies and leaves its grandchild to the reaper
+"""
+
+AS_PID_ONE = """
+import ctypes, os, sys, time
+from ocrp.supervisor import ChildSpec, Supervisor
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans come here, as to PID 1
+supervisor = Supervisor([ChildSpec("gpu0", [sys.executable, "-c", sys.argv[1]])], 5, say=lambda _: None)
+deadline = time.monotonic() + 20
+while supervisor.starts("gpu0") < 3 and time.monotonic() < deadline:
+    supervisor.poll_once()
+    time.sleep(0.05)
+supervisor.stop()
+supervisor.poll_once()
+zombies = [
+    pid for pid in os.listdir("/proc") if pid.isdigit()
+    and open(f"/proc/{pid}/stat").read().split()[3] == str(os.getpid())
+    and open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+]
+print("starts", supervisor.starts("gpu0"), "zombies", len(zombies))
+"""
+
+
+def test_as_pid_one_the_supervisor_leaves_no_zombie_grandchildren() -> None:
+    import subprocess
+
+    result = subprocess.run(
+        [sys.executable, "-c", AS_PID_ONE, ORPHAN_MAKER], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["starts", "3", "zombies", "0"]
