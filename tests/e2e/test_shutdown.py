@@ -45,6 +45,19 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _group_members(leaders: list[int]) -> list[int]:
+    """Processes whose process group one of `leaders` leads (each child has its own session)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[2]) in leaders:  # pgrp
+            members.append(int(stat.parent.name))
+    return members
+
+
 def _stop_mid_task(stack: Stack, process: ProcessHandle, task_id: str, sig: signal.Signals) -> dict[int, str]:
     """Signal once some pages are done; returns the pages finished when the process has exited."""
     stack.wait_task(task_id, until=lambda t: t["progress"]["pages_done"] >= 2)
@@ -97,6 +110,8 @@ def test_ocrp_run_stopped_mid_task_loses_and_repeats_nothing(
     children = [int(pid) for _, pid in STARTED.findall(first.log())]
     assert len(children) == 2
     assert not any(_alive(pid) for pid in children), "a child of ocrp run outlived it"
+    left = [pid for pid in _group_members(children) if _alive(pid)]
+    assert not left, f"processes of the worker or the API (render, beat) outlived ocrp run: {left}"
     assert not port_open("127.0.0.1", port), "the API still holds the port"
     assert "page is damaged" not in first.log()
 
