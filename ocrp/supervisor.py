@@ -12,6 +12,7 @@ The rules, in one place:
 - A child with `start_after` starts only once that child has written its `ready_file` (or has
   exited): two vLLM engines measuring free GPU memory at the same time on one GPU would each
   count the other's allocations as their own.
+- A child gets SIGTERM when this supervisor dies, even by SIGKILL (Linux PR_SET_PDEATHSIG).
 - `stop()` sends SIGTERM to every child, not to its group (a Celery warm shutdown: no new work,
   tasks in flight finish, then the worker closes its own render processes), waits up to
   `grace_s` in all, then SIGKILLs each child's whole process group, so no render process or
@@ -21,15 +22,18 @@ The rules, in one place:
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+PR_SET_PDEATHSIG = 1
 BACKOFF_FIRST_S = 1.0
 BACKOFF_MAX_S = 30.0
 HEALTHY_AFTER_S = 60.0
@@ -111,7 +115,9 @@ class Supervisor:
         if spec.ready_file is not None:
             spec.ready_file.unlink(missing_ok=True)
         env = {**os.environ, **spec.env}
-        child.process = subprocess.Popen(spec.argv, env=env, start_new_session=True)
+        child.process = subprocess.Popen(
+            spec.argv, env=env, start_new_session=True, preexec_fn=_die_with_parent
+        )
         child.started_at = now
         child.starts += 1
         self.say(f"ocrp: started {spec.name} (pid {child.process.pid})")
@@ -214,6 +220,13 @@ class Supervisor:
     def _reap_group(process: subprocess.Popen[bytes]) -> None:
         """SIGKILL what is left of a child's process group (render processes, a beat child)."""
         _signal_group(process, signal.SIGKILL)
+
+
+def _die_with_parent() -> None:
+    """Runs in the child between fork and exec: SIGTERM it (a warm shutdown) if this supervisor
+    dies, even by SIGKILL, so that no engine keeps its GPU with nobody watching it."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
