@@ -20,7 +20,9 @@ STAND_IN = """
 import os, pathlib, signal, subprocess, sys, time
 out = pathlib.Path(sys.argv[1])
 grandchild = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-(out / f"{os.getpid()}.pid").write_text(os.environ["CUDA_VISIBLE_DEVICES"] + " " + str(grandchild.pid))
+note = out / f"{os.getpid()}.tmp"  # renamed whole, so that a reader never sees half of it
+note.write_text(os.environ["CUDA_VISIBLE_DEVICES"] + " " + str(grandchild.pid))
+note.rename(out / f"{os.getpid()}.pid")
 def leave(*_):
     grandchild.terminate(); grandchild.wait()
     (out / f"{os.getpid()}.stopped").write_text("")
