@@ -58,6 +58,7 @@ class ServedModel:
     gpu: bool
     workers: int
     queues: tuple[str, ...] = field(default=())
+    gpus: tuple[str, ...] = field(default=())  # "host:index" of every GPU serving it
 
 
 def _values(state: WorkerState) -> dict[str, object]:
@@ -151,6 +152,7 @@ def served_models(workers: list[WorkerState]) -> list[ServedModel]:
                 gpu=any(w.gpu_present for w in members),
                 workers=len(members),
                 queues=tuple(queues),
+                gpus=tuple(sorted({f"{w.host}:{g.index}" for w in members for g in w.gpus})),
             )
         )
     return models

@@ -10,6 +10,7 @@ import logging
 import os
 import socket
 import threading
+from pathlib import Path
 from typing import Any
 
 from celery import signals
@@ -20,6 +21,7 @@ from shared.logs import configure_logging, get_logger
 from shared.metrics.pipeline import init_engine_series
 from shared.queue import TASK_PROCESS, is_ocr_queue, make_celery, worker_queues
 from shared.storage import make_storage
+from worker import beat_guard
 from worker.batches.reuse import ResultReuser
 from worker.engines.base import EngineInfo
 from worker.hooks import terminal_hooks
@@ -41,6 +43,7 @@ app.conf.include = [
     "worker.tasks.webhooks",
     "worker.tasks.batches",
 ]
+app.conf.beat_scheduler = beat_guard.SCHEDULER  # one beat at a time, none outliving its worker
 
 _context: WorkerContext | None = None
 _context_lock = threading.Lock()
@@ -48,6 +51,7 @@ _in_flight = InFlight()
 _heartbeat: HeartbeatPublisher | None = None
 _metrics_port: int | None = None
 log = get_logger(__name__)
+READY_FILE_VARIABLE = "OCRP_READY_FILE"  # set by ocrp.supervisor for its children
 
 
 def _send_retry(task_id: str, queue: str, countdown: float) -> None:
@@ -157,6 +161,15 @@ def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     _heartbeat = HeartbeatPublisher(settings, identity, _engine_info, _in_flight, _metrics_port)
     _heartbeat.start()
     log.info("worker.heartbeat.started", worker=identity.id, node=node, queues=",".join(queues))
+    _tell_supervisor_ready()
+
+
+def _tell_supervisor_ready() -> None:
+    """Under `ocrp worker --gpus`, the next engine on this GPU starts once this one is loaded
+    (ocrp.supervisor): two engines sizing their KV cache at once would miscount free memory."""
+    ready_file = os.environ.get(READY_FILE_VARIABLE)
+    if ready_file:
+        Path(ready_file).write_text(str(os.getpid()))
 
 
 @signals.task_prerun.connect
@@ -167,6 +180,15 @@ def _task_started(**_: Any) -> None:
 @signals.task_postrun.connect
 def _task_done(**_: Any) -> None:
     _in_flight.finished()
+
+
+@signals.worker_shutting_down.connect
+def _drain(**_: Any) -> None:
+    """SIGTERM or Ctrl-C: running tasks finish their pages in flight, start no more and go back
+    to the queue (worker.pipeline.job), within the supervisor's or orchestrator's grace."""
+    log.info("worker.draining", tasks_in_flight=_in_flight.count)
+    if _context is not None:
+        _context.draining.set()
 
 
 @signals.worker_shutdown.connect

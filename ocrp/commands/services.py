@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+
+from ocrp.supervisor import ChildSpec, Supervisor, child_grace_s
 
 if TYPE_CHECKING:
     from shared.config import Settings
@@ -113,6 +113,12 @@ def check_engine_prerequisites(engine: str) -> None:
     help="Resolution mode the GPU engine serves (OCR_DEEPSEEK_MODE).",
 )
 @click.option("--loglevel", default=None, help="OCR_LOG_LEVEL.")
+@click.option(
+    "--gpus",
+    default=None,
+    help="`all` or a comma-separated list (0,1,... or GPU UUIDs): one engine process per GPU "
+    "(OCR_DEEPSEEK_ENGINES_PER_GPU each), pinned with CUDA_VISIBLE_DEVICES and restarted if it dies.",
+)
 def worker(
     engine: str | None,
     concurrency: int | None,
@@ -121,8 +127,9 @@ def worker(
     name: str | None,
     mode: str | None,
     loglevel: str | None,
+    gpus: str | None,
 ) -> None:
-    """Run a Celery worker holding one OCR engine."""
+    """Run a Celery worker holding one OCR engine (or one per GPU, with --gpus)."""
     _set_env(
         engine=engine,
         worker_concurrency=concurrency,
@@ -133,6 +140,13 @@ def worker(
     from shared.config import get_settings
 
     settings = get_settings()
+    if gpus is None and settings.engine == "deepseek" and settings.deepseek_engines_per_gpu > 1:
+        gpus = "all"
+    if gpus is not None:
+        from ocrp.commands.gpu_workers import run_per_gpu
+
+        run_per_gpu(settings, gpus, beat=beat, name=name)
+        return
     from shared.queue import QUEUE_MAINTENANCE, worker_queues
     from worker.app import app, serves_ocr
 
@@ -201,13 +215,26 @@ def run(host: str, port: int, demo_file: Path | None, exit_after_demo: bool) -> 
     api_key = _local_api_key(settings)
     # the one embedded worker also delivers webhooks
     queues = ",".join(dict.fromkeys([*settings.queue_list, QUEUE_WEBHOOKS]))
-    children = [
-        subprocess.Popen([sys.executable, "-m", "ocrp.main", "worker", "--beat", "--queues", queues]),
-        subprocess.Popen([sys.executable, "-m", "ocrp.main", "serve", "--host", host, "--port", str(port)]),
-    ]
+    python = [sys.executable, "-m", "ocrp.main"]
+    supervisor = Supervisor(
+        [
+            ChildSpec(
+                "worker",
+                [*python, "worker", "--beat", "--queues", queues],
+                {"OCR_WORKER_SHUTDOWN_GRACE_S": str(child_grace_s(settings.worker_shutdown_grace_s))},
+                restart=False,
+            ),
+            ChildSpec("api", [*python, "serve", "--host", host, "--port", str(port)], restart=False),
+        ],
+        settings.worker_shutdown_grace_s,
+        say=click.echo,
+    )
+    # SIGTERM (kill, systemd, a closed terminal) and Ctrl-C stop the children the same way
+    supervisor.install_signal_handlers(interrupt=True)
     url = f"http://{host}:{port}"
     try:
-        _wait_ready(url, children)
+        supervisor.poll_once()
+        _wait_ready(url, supervisor)
         click.echo(f"ocrp: API on {url}  (docs at {url}/docs); Ctrl-C stops")
         if demo_file is not None:
             from ocrp.commands.tasks import run_demo
@@ -215,20 +242,13 @@ def run(host: str, port: int, demo_file: Path | None, exit_after_demo: bool) -> 
             run_demo(url, demo_file, settings.data_dir / "demo", api_key)
             if exit_after_demo:
                 return
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        raise click.ClickException("a child process stopped; see its log above")
+        supervisor.run()
+        if supervisor.ended_by is not None:
+            raise click.ClickException(f"the {supervisor.ended_by} process stopped; see its log above")
     except KeyboardInterrupt:
         pass
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        supervisor.stop()
 
 
 def _local_api_key(settings: Settings) -> str | None:
@@ -246,12 +266,12 @@ def _local_api_key(settings: Settings) -> str | None:
     return token
 
 
-def _wait_ready(url: str, children: list[subprocess.Popen[bytes]], timeout: float = 60.0) -> None:
+def _wait_ready(url: str, supervisor: Supervisor, timeout: float = 60.0) -> None:
     import httpx
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if any(child.poll() is not None for child in children):
+        if not supervisor.poll_once():
             raise click.ClickException("the API or the worker failed to start; see the log above")
         try:
             if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:

@@ -67,6 +67,7 @@ def model_object(model: ServedModel, workers: list[WorkerState]) -> dict[str, An
         "model": model.model,
         "modes": list(model.modes),
         "gpu": model.gpu,
+        "gpus": list(model.gpus),
         "workers": model.workers,
         "queues": list(model.queues),
     }

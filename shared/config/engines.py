@@ -41,6 +41,15 @@ class EngineSettings(BaseModel):
     deepseek_gpu_memory_utilization: float = setting(
         0.90, "Share of GPU memory vLLM may take (weights, activations, KV cache).", "deepseek"
     )
+    deepseek_engines_per_gpu: int = setting(
+        1,
+        "Engine processes `ocrp worker --engine deepseek` runs on each GPU, for hosts where one "
+        "engine's CPU-bound core leaves the GPU idle. Above 1 the worker supervises one child "
+        "process per engine (as with `--gpus`), and each gets gpu_memory_utilization divided by "
+        "this number and its own VLLM_CACHE_ROOT.",
+        "deepseek",
+        ge=1,
+    )
     deepseek_max_num_seqs: int = setting(
         512,
         "Pages decoded together. Measured on one H100 (bench/results): throughput grows with the "

@@ -166,6 +166,15 @@ class PlatformSettings(BaseModel):
         "worker",
     )
     pages_in_flight: int = setting(4, "Pages of one task being rendered or recognised at once.", "worker")
+    worker_shutdown_grace_s: float = setting(
+        25.0,
+        "Shutdown grace, seconds. A stopping worker aborts the engine requests of its tasks "
+        "still running this long after SIGTERM, so they are handed back to the queue; `ocrp run` "
+        "and `ocrp worker --gpus` kill their children this long after passing the signal on "
+        "(their workers get 80% of it). Keep it below the orchestrator's own grace "
+        "(`terminationGracePeriodSeconds`, compose `stop_grace_period`).",
+        "worker",
+    )
     task_heartbeat_s: float = setting(10.0, "How often a running task refreshes its heartbeat.", "worker")
     task_stale_after_s: float = setting(
         90.0, "A running task whose heartbeat is older than this is re-queued by the sweep.", "worker"

@@ -134,11 +134,18 @@ def claim(session: Session, task_id: str, worker: str, stale_before: datetime) -
 
 
 def requeue(
-    session: Session, task_id: str, *, code: str | None, message: str | None, not_before: datetime
+    session: Session,
+    task_id: str,
+    *,
+    code: str | None,
+    message: str | None,
+    not_before: datetime,
+    refund_attempt: bool = False,
 ) -> TaskStatus:
     """Back to the queue after a transient error (or a silent worker). A task whose cancel was
     requested ends `canceled` instead: nothing would ever claim it again. Returns the state
-    reached."""
+    reached. `refund_attempt`: the task did nothing wrong (its worker was stopping), so the claim
+    that comes next does not use up one of its attempts."""
     try:
         stop_canceled(session, task_id, cancel_requested_only=True)
         return canceled
@@ -152,6 +159,7 @@ def requeue(
         error_message=_clip(message),
         heartbeat_at=None,
         enqueued_at=not_before,
+        **({"attempts": Task.attempts - 1} if refund_attempt else {}),
     )
     return queued
 

@@ -225,3 +225,33 @@ def test_ingress_routes_to_the_api_service() -> None:
     backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
     assert backend == {"name": "ocrp-api", "port": {"name": "http"}}
     assert ingress["spec"]["ingressClassName"] == "nginx"
+
+
+def test_a_pod_with_several_gpus_runs_one_supervised_engine_per_gpu_and_engine() -> None:
+    values = load_values(GPU_VALUES)
+    values["workers"]["gpu"].update(gpus=2, enginesPerGpu=2)
+    values["metrics"] = {**values.get("metrics", {}), "serviceMonitor": {"enabled": True}}
+    docs = manifests(values)
+    [container] = find(docs, "Deployment", "-worker-gpu")["spec"]["template"]["spec"]["containers"]
+    command = container["command"]
+    assert command[command.index("--gpus") + 1] == "all"
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["OCR_DEEPSEEK_ENGINES_PER_GPU"] == "2"
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == 2
+    # four engine processes: four metrics ports, all scraped
+    assert [p["containerPort"] for p in container["ports"]] == [9102, 9103, 9104, 9105]
+    monitor = find(docs, "ServiceMonitor", "")
+    assert {e["port"] for e in monitor["spec"]["endpoints"]} >= {"metrics", "metrics-1", "metrics-3"}
+    # the probe asks every child by its node name
+    probe = " ".join(container["readinessProbe"]["exec"]["command"])
+    for node in ("gpu-gpu0-e0", "gpu-gpu1-e0", "gpu-gpu0-e1", "gpu-gpu1-e1"):
+        assert f"{node}@$(hostname)" in probe
+
+
+def test_the_worker_grace_fits_inside_the_pods() -> None:
+    docs = manifests(load_values(GPU_VALUES))
+    spec = find(docs, "Deployment", "-worker-gpu")["spec"]["template"]["spec"]
+    env = {e["name"]: e.get("value") for e in spec["containers"][0]["env"]}
+    assert float(env["OCR_WORKER_SHUTDOWN_GRACE_S"]) < spec["terminationGracePeriodSeconds"]
+    # one engine on one GPU stays a plain worker: no supervisor
+    assert "--gpus" not in spec["containers"][0]["command"]

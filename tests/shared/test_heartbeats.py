@@ -96,3 +96,14 @@ def test_served_models_group_live_workers_by_engine_and_model() -> None:
     ]
     assert models[0].modes == ("base", "gundam", "tiny")
     assert models[0].queues == ("ocr.batch", "ocr.interactive")
+    assert models[0].gpus == ("gpu-1:0",)  # both workers on the one GPU: listed once
+    assert models[1].gpus == ()
+
+
+def test_served_models_list_each_gpu_of_a_multi_gpu_host() -> None:
+    engines = [
+        _worker(f"wrk_{i}", node=f"deepseek-gpu{i}@gpu-1", gpus=(replace(H100, index=i),)) for i in (1, 0)
+    ]
+    [model] = heartbeats.served_models(engines)
+    assert model.workers == 2
+    assert model.gpus == ("gpu-1:0", "gpu-1:1")

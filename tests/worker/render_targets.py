@@ -38,3 +38,21 @@ def prepared_with_prefix(
     page = render_page(path, is_pdf, number, dpi, limits)
     page.prepared = f"{_prefix}:{number}:{getattr(options, 'mode', None)}"
     return page
+
+
+def terminated_on_page_two(
+    path: str, is_pdf: bool, number: int, dpi: int, limits: Limits, *, options: Any = None
+) -> RenderedPage:
+    """Stopped by SIGTERM on page 2, as a shutdown that reaches the render process would."""
+    if number == CRASHING_PAGE:
+        os.kill(os.getpid(), signal.SIGTERM)
+    return render_page(path, is_pdf, number, dpi, limits)
+
+
+def interrupted_on_page_two(
+    path: str, is_pdf: bool, number: int, dpi: int, limits: Limits, *, options: Any = None
+) -> RenderedPage:
+    """Gets a Ctrl-C (SIGINT, as a terminal sends to the whole process group) on page 2."""
+    if number == CRASHING_PAGE:
+        os.kill(os.getpid(), signal.SIGINT)
+    return render_page(path, is_pdf, number, dpi, limits)

@@ -14,9 +14,9 @@ import pytest
 
 from shared.config import Settings
 from shared.documents.inspect import Limits
-from shared.errors import DocumentError
+from shared.errors import DocumentError, TransientError
 from tests.documents import text_pdf
-from tests.worker.render_targets import crash_on_page_two
+from tests.worker.render_targets import crash_on_page_two, interrupted_on_page_two, terminated_on_page_two
 from worker.pipeline.render import render_page
 from worker.pipeline.render_child import TimedRenderer, make_renderer
 
@@ -78,6 +78,32 @@ def test_a_crashing_renderer_fails_only_its_page(tmp_path: Path) -> None:
             renderer(str(pdf), True, 2, 72, LIMITS)
         assert caught.value.code == "page_render_crashed"
         assert renderer(str(pdf), True, 3, 72, LIMITS).number == 3
+    finally:
+        renderer.close()
+
+
+def test_a_render_process_stopped_by_a_signal_sends_the_task_back_instead_of_failing_the_page(
+    tmp_path: Path,
+) -> None:
+    pdf = tmp_path / "three.pdf"
+    pdf.write_bytes(text_pdf(["one", "two", "three"]))
+    renderer = TimedRenderer(timeout_s=30, processes=1, target=terminated_on_page_two)
+    try:
+        with pytest.raises(TransientError) as caught:
+            renderer(str(pdf), True, 2, 72, LIMITS)
+        assert caught.value.code == "render_interrupted"
+        assert caught.value.retryable  # the task is re-queued, the page is not a defect
+        assert renderer(str(pdf), True, 3, 72, LIMITS).number == 3
+    finally:
+        renderer.close()
+
+
+def test_a_ctrl_c_reaching_a_render_process_does_not_stop_its_page(tmp_path: Path) -> None:
+    pdf = tmp_path / "three.pdf"
+    pdf.write_bytes(text_pdf(["one", "two", "three"]))
+    renderer = TimedRenderer(timeout_s=30, processes=1, target=interrupted_on_page_two)
+    try:
+        assert renderer(str(pdf), True, 2, 72, LIMITS).number == 2
     finally:
         renderer.close()
 

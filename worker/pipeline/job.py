@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -57,6 +58,8 @@ class WorkerContext:
     # bounds the pages held across all tasks of the worker (None: only pages_in_flight per task)
     page_gate: threading.Semaphore | None = None
     on_close: list[Callable[[], None]] = field(default_factory=list)
+    # set when the worker is asked to stop (SIGTERM): tasks start no more pages and hand back
+    draining: threading.Event = field(default_factory=threading.Event)
 
 
 def backoff_seconds(attempt: int, base: float = 5.0, cap: float = 300.0) -> float:
@@ -71,6 +74,7 @@ class Heartbeat(threading.Thread):
         super().__init__(daemon=True, name=f"heartbeat-{task_id[-6:]}")
         self.ctx, self.task_id, self.cancel = ctx, task_id, cancel
         self.stopped = threading.Event()
+        self._abort_at: float | None = None
 
     def run(self) -> None:
         # the cancel flag is read every second (it decides how fast a cancel lands); the
@@ -91,6 +95,21 @@ class Heartbeat(threading.Thread):
             if requested and not self.cancel.is_set():
                 self.cancel.set()
                 self.ctx.engine.cancel(self.task_id)
+            elif self.ctx.draining.is_set():
+                self._drain()
+
+    def _drain(self) -> None:
+        """The worker is stopping: no new pages (_execute then hands the task back); pages still
+        in the engine when the worker's grace is over are aborted, so that the task is handed
+        back before the orchestrator kills the process."""
+        now = time.monotonic()
+        if not self.cancel.is_set():
+            self.cancel.set()
+            self._abort_at = now + self.ctx.settings.worker_shutdown_grace_s
+        elif self._abort_at is not None and now >= self._abort_at:
+            self._abort_at = None
+            get_logger(__name__).info("task.engine.aborted", task_id=self.task_id, reason="worker_shutdown")
+            self.ctx.engine.cancel(self.task_id)
 
 
 def run_task(ctx: WorkerContext, task_id: str) -> None:
@@ -184,6 +203,9 @@ def _execute(ctx: WorkerContext, log: EventLogger, snapshot: TaskSnapshot, cance
         finally:
             release_document(local.path)
 
+        if cancel.is_set() and ctx.draining.is_set() and not ctx.store.cancel_requested(snapshot.id):
+            _hand_back(ctx, log, snapshot)
+            return
         if cancel.is_set():
             _finish(ctx, log, snapshot.id, TaskStatus.canceled)
             return
@@ -224,6 +246,21 @@ def _requeue(ctx: WorkerContext, log: EventLogger, snapshot: TaskSnapshot, exc: 
     log.warning("task.retry", code=exc.code, message=exc.message, cause=cause, delay_s=round(delay, 1))
     ctx.events.requeued(snapshot.id, exc.code, exc.message)
     ctx.send_retry(snapshot.id, snapshot.queue, delay)
+
+
+def _hand_back(ctx: WorkerContext, log: EventLogger, snapshot: TaskSnapshot) -> None:
+    """The worker is stopping: the pages in flight have finished (or been aborted, and are not
+    recorded as failures); the rest are done by whichever worker claims the task next."""
+    message = "the worker stopped; the task goes on from its last finished page"
+    log.info("task.handed_back", reason="worker_shutdown")
+    reached = ctx.store.requeue(snapshot.id, 0, "worker_shutdown", message, refund_attempt=True)
+    if reached == TaskStatus.canceled:  # its cancel was requested meanwhile: it ends here
+        _announce_end(ctx, log, snapshot.id, TaskStatus.canceled, "canceled")
+        return
+    if reached is None:
+        return
+    ctx.events.requeued(snapshot.id, "worker_shutdown", message)
+    ctx.send_retry(snapshot.id, snapshot.queue, 0)
 
 
 def _page_announcer(ctx: WorkerContext, task_id: str) -> Callable[[PageOutcome], None]:

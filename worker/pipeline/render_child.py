@@ -30,6 +30,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -40,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 from shared import errors
 from shared.config import Settings
 from shared.documents.inspect import Limits
-from shared.errors import DocumentError, OcrpError
+from shared.errors import DocumentError, OcrpError, TransientError
 from shared.logs import get_logger
 from worker.pipeline import handoff
 from worker.pipeline.render import RenderedPage, render_page
@@ -61,6 +62,9 @@ def _serve(
     spool: str | None = None,
 ) -> None:
     """The child's loop: one page per request, until the parent closes the pipe."""
+    # a terminal's Ctrl-C reaches the whole process group: the worker decides when its render
+    # processes end (after the pages in flight), or they would die mid-page
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if initializer is not None:
         initializer(*initargs)
     conn.send(("ready",))
@@ -125,6 +129,13 @@ class RenderChild:
         self.conn.close()
 
 
+def stopped_from_outside(exitcode: int | None) -> bool:
+    """A render process ended by SIGTERM, SIGINT or SIGHUP was stopped by someone, while MuPDF
+    crashing on a page shows as SIGSEGV, SIGABRT or SIGBUS (SIGKILL stays a crash: the kernel's
+    OOM killer sends it to a page that inflated too far)."""
+    return exitcode is not None and -exitcode in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
 class TimedRenderer:
     def __init__(
         self,
@@ -166,7 +177,16 @@ class TimedRenderer:
                 "page_render_timeout",
             ) from None
         except (EOFError, OSError):
+            child.process.join(timeout=2)  # its exit code says who ended it
+            exitcode = child.process.exitcode
             self._discard(child)
+            if stopped_from_outside(exitcode):
+                # shutdown or an operator, not the document: the task goes back to the queue
+                log.warning("render.interrupted", page=number, exitcode=exitcode)
+                raise TransientError(
+                    f"the render process of page {number} was stopped; the task will be retried",
+                    "render_interrupted",
+                ) from None
             log.warning("render.crashed", page=number)
             raise DocumentError(
                 f"rendering page {number} crashed the renderer; the page is damaged", "page_render_crashed"

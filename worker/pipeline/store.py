@@ -166,10 +166,12 @@ class TaskStore:
                 return False
             return True
 
-    def requeue(self, task_id: str, delay_s: float, code: str, message: str) -> TaskStatus | None:
+    def requeue(
+        self, task_id: str, delay_s: float, code: str, message: str, *, refund_attempt: bool = False
+    ) -> TaskStatus | None:
         """Back to queued after a transient failure; the caller sends the message. A task whose
         cancel was requested meanwhile ends canceled instead. Returns the state reached, or None
-        when the task was no longer running."""
+        when the task was no longer running. `refund_attempt`: see `lifecycle.requeue`."""
         with self._session() as session:
             try:
                 return lifecycle.requeue(
@@ -178,6 +180,7 @@ class TaskStore:
                     code=code,
                     message=message,
                     not_before=utcnow() + timedelta(seconds=delay_s),
+                    refund_attempt=refund_attempt,
                 )
             except lifecycle.TransitionRefused:
                 return None

@@ -102,5 +102,5 @@ exec:
   command:
     - sh
     - -c
-    - celery -A worker.app:app inspect ping --timeout 10 --destination "{{ .node }}@$(hostname)"
+    - celery -A worker.app:app inspect ping --timeout 10 --destination "{{ range $i, $node := .nodes }}{{ if $i }},{{ end }}{{ $node }}@$(hostname){{ end }}"
 {{- end }}
