@@ -122,13 +122,15 @@ def task_states(data: Path, ids: list[str]) -> list[Any]:
         return [tuple(r) for r in rows]
 
 
-def wait_ready(log: Path, proc: subprocess.Popen[bytes], timeout: float) -> None:
+def wait_ready(log: Path, proc: subprocess.Popen[bytes], timeout: float, count: int = 1) -> None:
+    """Until `count` engines of this worker said they are ready (with OCR_DEEPSEEK_ENGINES_PER_GPU
+    the worker supervises several, each logging its own line)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"the worker exited ({proc.returncode}); see {log}")
         text = log.read_text(errors="replace") if log.exists() else ""
-        if " ready." in text or ("celery@" in text and "ready" in text):
+        if text.count(" ready.") >= count:
             return
         time.sleep(0.5)
     raise SystemExit(f"the worker was not ready within {timeout:.0f}s; see {log}")
@@ -186,6 +188,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--pages-in-flight", type=int, default=16)
     ap.add_argument("--set", nargs=2, action="append", metavar=("VAR", "VALUE"), help="extra worker env")
     ap.add_argument("--ready-timeout", type=float, default=420, help="seconds the worker may take to start")
+    ap.add_argument("--ready-count", type=int, default=1, help="engines each worker must report ready")
     ap.add_argument("--timeout", type=float, default=400, help="seconds the pages may take once enqueued")
     ap.add_argument("--label", default="")
     ap.add_argument("--bench", default="pipeline", help="the row's `bench` field")
@@ -227,7 +230,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         logs.append(log)
     try:
         for log, proc in zip(logs, procs, strict=True):
-            wait_ready(log, proc, args.ready_timeout - (time.time() - started))
+            wait_ready(log, proc, args.ready_timeout - (time.time() - started), args.ready_count)
         ready_s = time.time() - started
         print(f"worker ready in {ready_s:.1f}s", flush=True)
         cpu0 = cpu_of(procs)
