@@ -15,7 +15,10 @@ ROOT=$(git rev-parse --show-toplevel)
 HERE=$(cd "$(dirname "$0")" && pwd)
 DL=${DL:-/tmp/gpu_wheels}          # download cache outside the repo (reused between runs)
 PART_MIB=${PART_MIB:-52}           # chunk + checkout must stay < 64 MiB per call
-PY=${PY:-python3}
+# the checkout's venv: its setuptools reads the SPDX `license` field (the system's may not)
+DEFAULT_PY=python3
+[ -x "$ROOT/.venv/bin/python" ] && DEFAULT_PY="$ROOT/.venv/bin/python"
+PY=${PY:-$DEFAULT_PY}
 mkdir -p "$DL/vllm" "$DL/project"
 PLAT=(--platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64
       --platform manylinux2014_x86_64 --platform manylinux1_x86_64 --platform manylinux_2_24_x86_64
