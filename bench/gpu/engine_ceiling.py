@@ -16,8 +16,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 import tempfile
 import time
+import traceback
 import uuid
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
@@ -213,11 +215,18 @@ def main() -> None:
     ap.add_argument("--label", default="")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
+    status = 0
     try:
         asyncio.run(run(args))
+    except BaseException:
+        # os._exit below skips the interpreter's own report: print the failure first
+        traceback.print_exc()
+        status = 1
     finally:
         kill_children()
-        os._exit(0)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
 
 
 if __name__ == "__main__":
