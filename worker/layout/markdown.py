@@ -12,7 +12,13 @@ from shared.layout import Block, LayoutPage
 _DISPLAY_MATH = re.compile(r"^\s*(\\\[|\$\$|\\begin\{(equation|align|gather|multline|eqnarray|flalign)\*?\})")
 
 
+# running heads and footers are kept in layout.json but are not part of the text
+_FURNITURE = frozenset({"page_header", "page_footer"})
+
+
 def block_markdown(block: Block) -> str:
+    if block.type in _FURNITURE:
+        return ""
     text = block.text.strip()
     if block.type == "image":
         reference = f"![]({block.image})" if block.image else ""

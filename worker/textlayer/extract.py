@@ -1,0 +1,76 @@
+"""PyMuPDF → `PageLayer`: the only module of the package that touches a PDF.
+
+Coordinates come out in points of the page as displayed (PyMuPDF applies the page's rotation),
+clipped to the page: images placed partly or wholly off the page count only where they show.
+Tables are looked for only on pages with vector drawings, since the table finder follows ruling
+lines and is the slowest step by far.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pymupdf
+
+from worker.textlayer.model import Box, Line, PageLayer, Span, Table, TextBlock, area
+
+_BOLD = 16  # PyMuPDF span flag
+_TEXT_FLAGS = (pymupdf.TEXTFLAGS_DICT | pymupdf.TEXT_MEDIABOX_CLIP) & ~pymupdf.TEXT_PRESERVE_IMAGES
+
+
+def read_layer(page: pymupdf.Page) -> PageLayer:
+    rect = page.rect
+    width, height = float(rect.width), float(rect.height)
+    blocks = tuple(_blocks(page.get_text("dict", flags=_TEXT_FLAGS)))
+    images = _clipped((info["bbox"] for info in page.get_image_info()), width, height)
+    drawings = _clipped(page.cluster_drawings(), width, height) if page.get_cdrawings() else ()
+    tables = tuple(_tables(page)) if drawings else ()
+    return PageLayer(width, height, blocks, tables, images, drawings)
+
+
+def _blocks(data: dict[str, Any]) -> list[TextBlock]:
+    blocks = []
+    for block in data.get("blocks", []):
+        if block.get("type") != 0:
+            continue
+        lines = []
+        for line in block["lines"]:
+            spans = tuple(
+                Span(
+                    text=span["text"],
+                    bbox=_box(span["bbox"]),
+                    size=float(span["size"]),
+                    bold=bool(span["flags"] & _BOLD),
+                    visible=span.get("alpha", 255) != 0,
+                )
+                for span in line["spans"]
+            )
+            dx, dy = line["dir"]
+            lines.append(Line(spans, _box(line["bbox"]), horizontal=dx > 0.99 and abs(dy) < 0.05))
+        if lines:
+            blocks.append(TextBlock(tuple(lines), _box(block["bbox"])))
+    return blocks
+
+
+def _tables(page: pymupdf.Page) -> list[Table]:
+    found = []
+    for table in page.find_tables().tables:
+        rows = tuple(tuple(cell for cell in row) for row in table.extract())
+        if len(rows) >= 2 and max(len(row) for row in rows) >= 2:
+            found.append(Table(_box(table.bbox), rows))
+    return found
+
+
+def _box(values: Any) -> Box:
+    x1, y1, x2, y2 = (float(v) for v in values)
+    return (x1, y1, x2, y2)
+
+
+def _clipped(boxes: Any, width: float, height: float) -> tuple[Box, ...]:
+    out = []
+    for values in boxes:
+        x1, y1, x2, y2 = _box(values)
+        box = (max(0.0, x1), max(0.0, y1), min(width, x2), min(height, y2))
+        if area(box) > 0:
+            out.append(box)
+    return tuple(out)
