@@ -101,6 +101,12 @@ def _summary(batch: dict[str, Any]) -> None:
 @click.option("--custom-prompt", default=None)
 @click.option("--dpi", type=int, default=None)
 @click.option("--pages", default=None, help="e.g. 1-3,7")
+@click.option(
+    "--strategy",
+    type=click.Choice(["auto", "ocr", "text"]),
+    default=None,
+    help="auto: the PDF text layer where usable, OCR otherwise; the server default when unset.",
+)
 @click.option("--batch", "batch_id", default=None, help="Follow this batch instead of submitting.")
 @click.option("--no-wait", is_flag=True, help="Print the batch id and return at once.")
 @click.option(

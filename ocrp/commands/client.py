@@ -34,6 +34,12 @@ def _fail(exc: ApiError) -> click.ClickException:
 @click.option("--custom-prompt", default=None)
 @click.option("--dpi", type=int, default=None)
 @click.option("--pages", default=None, help="e.g. 1-3,7")
+@click.option(
+    "--strategy",
+    type=click.Choice(["auto", "ocr", "text"]),
+    default=None,
+    help="auto: the PDF text layer where usable, OCR otherwise; the server default when unset.",
+)
 @click.option("--webhook-url", default=None)
 @click.option("--wait", is_flag=True, help="Wait for the tasks, with a progress bar.")
 @click.option(

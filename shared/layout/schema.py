@@ -79,7 +79,7 @@ class LayoutPage(_Strict):
         None,
         description="Why: `text_layer_usable`, `blank_page`, `strategy_ocr`, `image_document`, or the "
         "code that ruled the text layer out (`no_text_layer`, `invisible_text_layer`, "
-        "`garbled_glyphs`, `rotated_text`, `mostly_image`, `too_little_text`).",
+        "`garbled_glyphs`, `implausible_text`, `rotated_text`, `mostly_image`, `too_little_text`).",
     )
     usable_text_layer: bool | None = Field(
         None,

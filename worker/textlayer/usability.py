@@ -10,13 +10,17 @@ The rule, in order (the first that applies decides):
    over a scan, of unknown quality, so the engine reads the image again;
 4. more than 5% replacement, private-use or control characters → not usable (`garbled_glyphs`):
    fonts without a usable Unicode map;
-5. half or more of the characters on lines that are not horizontal → not usable
+5. at least 100 Latin letters of which fewer than 22% are vowels → not usable
+   (`implausible_text`): a font whose glyphs map to the wrong letters (a shifted or private
+   encoding), which reads as valid but meaningless text; every Latin-script language has
+   far more vowels than that;
+6. half or more of the characters on lines that are not horizontal → not usable
    (`rotated_text`): the reader orders horizontal lines only;
-6. images covering half the page or more and fewer than 10 visible characters per square inch
+7. images covering half the page or more and fewer than 10 visible characters per square inch
    → not usable (`mostly_image`): a scan with a stamp or a few lines of digital text on it;
-7. fewer than 20 visible characters → not usable (`too_little_text`) unless the page has no
+8. fewer than 20 visible characters → not usable (`too_little_text`) unless the page has no
    images: a caption on a photo page;
-8. otherwise usable (`text_layer_usable`).
+9. otherwise usable (`text_layer_usable`).
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ MAX_BAD_GLYPH_SHARE = 0.05
 MIN_CHARS_PER_SQ_INCH = 10.0
 IMAGE_PAGE_SHARE = 0.5
 MIN_CHARS = 20
+MIN_LETTERS_FOR_VOWELS = 100
+MIN_VOWEL_SHARE = 0.22
+_VOWELS = frozenset("aeiouyAEIOUY")
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,8 @@ class GlyphCounts:
     invisible: int = 0
     bad: int = 0
     rotated: int = 0
+    latin: int = 0  # ASCII letters
+    vowels: int = 0
 
 
 def is_bad_glyph(char: str) -> bool:
@@ -54,7 +63,7 @@ def is_bad_glyph(char: str) -> bool:
 
 
 def count_glyphs(layer: PageLayer) -> GlyphCounts:
-    visible = invisible = bad = rotated = 0
+    visible = invisible = bad = rotated = latin = vowels = 0
     for block in layer.blocks:
         for line in block.lines:
             for span in line.spans:
@@ -66,7 +75,10 @@ def count_glyphs(layer: PageLayer) -> GlyphCounts:
                 bad += sum(1 for c in chars if is_bad_glyph(c))
                 if not line.horizontal:
                     rotated += len(chars)
-    return GlyphCounts(visible, invisible, bad, rotated)
+                letters = [c for c in chars if c.isascii() and c.isalpha()]
+                latin += len(letters)
+                vowels += sum(1 for c in letters if c in _VOWELS)
+    return GlyphCounts(visible, invisible, bad, rotated, latin, vowels)
 
 
 def judge(layer: PageLayer) -> Usability:
@@ -79,6 +91,8 @@ def judge(layer: PageLayer) -> Usability:
         return Usability(False, "invisible_text_layer")
     if glyphs.bad > MAX_BAD_GLYPH_SHARE * total:
         return Usability(False, "garbled_glyphs")
+    if glyphs.latin >= MIN_LETTERS_FOR_VOWELS and glyphs.vowels < MIN_VOWEL_SHARE * glyphs.latin:
+        return Usability(False, "implausible_text")
     if glyphs.rotated * 2 >= total:
         return Usability(False, "rotated_text")
     page_area = layer.width * layer.height
