@@ -18,8 +18,8 @@ from collections.abc import Sequence
 
 from shared.layout import Block, LayoutPage
 
-BAND = 0.1  # share of the page height at the top and the bottom where one page's pattern counts
-REPEAT_BAND = 0.12
+BAND = 0.15  # share of the page height at the top and the bottom where one page's pattern counts
+REPEAT_BAND = 0.15
 MAX_CHARS = 120
 MIN_REPEAT_SHARE = 0.3
 FURNITURE = frozenset({"page_header", "page_footer"})
@@ -31,7 +31,8 @@ _PAGE_NUMBER = re.compile(
 )
 # "102 CHAPTER 2. INDUCTION" / "2.1. INTRODUCTION 103": a running title with its page number
 _TITLED_NUMBER = re.compile(
-    r"^(?!(?:table|figure|fig\.|chapter|section|part|appendix|equation)\b)(?:\d{1,4}\s+\D.*|.*\D\s+\d{1,4})$",
+    r"^(?!(?:table|figure|fig\.|chapter|section|part|appendix|equation)\b)"
+    r"(?:\d{1,4}\s+.*[^\W\d_].*|.*[^\W\d_].*\s+\d{1,4})$",
     re.IGNORECASE,
 )
 _NOTICE = re.compile(
@@ -54,7 +55,8 @@ def mark_page_furniture(blocks: Sequence[Block], height: int) -> None:
         top = block.bbox[3] <= BAND * height
         bottom = block.bbox[1] >= (1 - BAND) * height
         in_band = (top or bottom) and len(text) <= MAX_CHARS
-        if _NOTICE.search(text) or (in_band and (_PAGE_NUMBER.match(text) or _TITLED_NUMBER.match(text))):
+        numbered = _PAGE_NUMBER.match(text) or (block.type == "text" and _TITLED_NUMBER.match(text))
+        if _NOTICE.search(text) or (in_band and numbered):
             upper = (block.bbox[1] + block.bbox[3]) / 2 < height / 2
             block.type = "page_header" if upper else "page_footer"
 

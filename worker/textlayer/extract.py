@@ -15,6 +15,7 @@ import pymupdf
 from worker.textlayer.model import Box, Line, PageLayer, Span, Table, TextBlock, area
 
 _BOLD = 16  # PyMuPDF span flag
+MIN_RULE_PT = 30.0
 _TEXT_FLAGS = (pymupdf.TEXTFLAGS_DICT | pymupdf.TEXT_MEDIABOX_CLIP) & ~pymupdf.TEXT_PRESERVE_IMAGES
 
 
@@ -23,8 +24,9 @@ def read_layer(page: pymupdf.Page) -> PageLayer:
     width, height = float(rect.width), float(rect.height)
     blocks = tuple(_blocks(page.get_text("dict", flags=_TEXT_FLAGS)))
     images = _clipped((info["bbox"] for info in page.get_image_info()), width, height)
-    drawings = _clipped(page.cluster_drawings(), width, height) if page.get_cdrawings() else ()
-    tables = tuple(_tables(page)) if drawings else ()
+    paths = page.get_drawings()
+    drawings = _clipped(page.cluster_drawings(drawings=paths), width, height) if paths else ()
+    tables = tuple(_tables(page)) if _ruled(paths) else ()
     return PageLayer(width, height, blocks, tables, images, drawings)
 
 
@@ -50,6 +52,23 @@ def _blocks(data: dict[str, Any]) -> list[TextBlock]:
         if lines:
             blocks.append(TextBlock(tuple(lines), _box(block["bbox"])))
     return blocks
+
+
+def _ruled(paths: list[dict[str, Any]]) -> bool:
+    """Whether the drawings hold the three horizontal rules a ruled table needs at least (the
+    table finder costs more than everything else together, so it runs only then)."""
+    rules = 0
+    for path in paths:
+        for item in path.get("items", ()):
+            if item[0] == "re":
+                rect = item[1]
+                rules += 2 if rect.width >= MIN_RULE_PT else 0
+            elif item[0] == "l":
+                start, end = item[1], item[2]
+                rules += 1 if abs(end.y - start.y) < 1 and abs(end.x - start.x) >= MIN_RULE_PT else 0
+            if rules >= 3:
+                return True
+    return False
 
 
 def _tables(page: pymupdf.Page) -> list[Table]:
