@@ -50,9 +50,9 @@ def table_neighbour(markdown: str, cell: str, right: str | None, below: str | No
                     continue
                 if right is not None and c + 1 < len(row) and row[c + 1] == normalise(right):
                     return True
-                if below is not None and r + 1 < len(table) and c < len(table[r + 1]):
-                    if table[r + 1][c] == normalise(below):
-                        return True
+                lower = table[r + 1] if r + 1 < len(table) else []
+                if below is not None and c < len(lower) and lower[c] == normalise(below):
+                    return True
     return False
 
 

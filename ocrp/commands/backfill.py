@@ -74,11 +74,12 @@ def follow(client: Client, batch: dict[str, Any], interval: float) -> dict[str, 
 
 
 def _summary(batch: dict[str, Any]) -> None:
-    counts = batch["counts"]
+    counts, progress = batch["counts"], batch["progress"]
     click.echo(
         f"{batch['id']}  {batch['status']}  succeeded {counts['succeeded']}  failed {counts['failed']}  "
         f"skipped {counts['skipped']}  canceled {counts['canceled']}  reused {counts['reused']}  "
         f"pages {batch['progress']['pages_done']}"
+        f" (text layer {progress.get('pages_text_layer', 0)}, ocr {progress.get('pages_ocr', 0)})"
     )
     if batch["error"]:
         click.echo(f"error  {batch['error']['code']}: {batch['error']['message']}")

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from bench.textlayer.archive_pdfs import book_chapter, rasterised, report_with_table
+from bench.textlayer.archive_pdfs import book_chapter, rasterised, report_with_table, two_column_paper
+from tests.e2e.test_batches import wait_batch
+from tests.fixtures.documents import zip_bytes
 from tests.fixtures.stack import Stack
 
 pytestmark = pytest.mark.slow
@@ -77,3 +79,18 @@ def test_an_unknown_strategy_is_refused_with_a_stable_code(embedded_stack: Stack
         )
     assert response.status_code == 422
     assert response.json()["error"]["code"]
+
+
+def test_a_backfill_reports_how_many_pages_took_each_path(embedded_stack: Stack) -> None:
+    embedded_stack.start_worker("--beat", batch_expand_interval_s=0.3)
+    archive = zip_bytes(
+        [("born-digital.pdf", report_with_table()), ("scan.pdf", rasterised(two_column_paper()))]
+    )
+    upload = embedded_stack.api.post(
+        "/v1/batches/upload", files={"file": ("mixed.zip", archive)}, data={"strategy": "auto"}
+    )
+    assert upload.status_code == 202, upload.text
+    batch = wait_batch(embedded_stack, upload.json()["id"])
+    assert batch["status"] == "completed", batch
+    assert batch["options"]["strategy"] == "auto"
+    assert (batch["progress"]["pages_text_layer"], batch["progress"]["pages_ocr"]) == (2, 1)

@@ -133,6 +133,7 @@ class TaskStore:
                     error_message=None,
                     render_ms=page.timings.render_ms,
                     engine_ms=page.timings.engine_ms,
+                    source=page.source,
                     finished_at=utcnow(),
                 )
             )
