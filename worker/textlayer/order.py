@@ -29,7 +29,9 @@ def _cut(indices: list[int], boxes: Sequence[Box]) -> list[int]:
         groups = _split(indices, boxes, axis, gap)
         if len(groups) > 1:
             return [index for group in groups for index in _cut(group, boxes)]
-    return sorted(indices, key=lambda i: (boxes[i][1], boxes[i][0]))
+    # boxes that overlap too much to cut apart keep the order they came in (the content
+    # stream's, or the engine's), which is a better guess than their top edges
+    return sorted(indices)
 
 
 def _split(indices: list[int], boxes: Sequence[Box], axis: int, min_gap: float) -> list[list[int]]:
