@@ -1,0 +1,68 @@
+"""The per-page decision on real PDFs made here: which pages skip the engine, and what they hold."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench.textlayer.archive_pdfs import rasterised, report_with_table
+from shared.documents.inspect import Limits
+from shared.options import TaskOptions
+from worker.pipeline.render import release_document, render_pdf_page
+from worker.textlayer.route import TextLayerPage, TextLayerRouter, ToEngine, crop_region
+
+LIMITS = Limits(max_pages=100, max_image_pixels=80_000_000)
+
+
+@pytest.fixture
+def report(tmp_path: Path) -> Iterator[str]:
+    path = tmp_path / "report.pdf"
+    path.write_bytes(report_with_table())
+    yield str(path)
+    release_document(str(path))
+
+
+@pytest.fixture
+def scan(tmp_path: Path) -> Iterator[str]:
+    path = tmp_path / "scan.pdf"
+    path.write_bytes(rasterised(report_with_table(), dpi=72))
+    yield str(path)
+    release_document(str(path))
+
+
+def test_auto_reads_a_born_digital_page_in_the_pixels_the_renderer_would_give(report: str) -> None:
+    routed = TextLayerRouter("auto").route(report, True, 1, 100, LIMITS, TaskOptions())
+    assert isinstance(routed, TextLayerPage)
+    assert (routed.usable, routed.reason, routed.dpi) == (True, "text_layer_usable", 100)
+    image = render_pdf_page(report, 1, 100, LIMITS).image
+    assert (routed.width, routed.height) == image.size
+    kinds = [b.type for b in routed.recognized.blocks]
+    assert "table" in kinds
+    assert "title" in kinds
+
+
+def test_a_figure_is_cropped_from_its_region_alone(report: str) -> None:
+    routed = TextLayerRouter("auto").route(report, True, 2, 144, LIMITS, TaskOptions())
+    assert isinstance(routed, TextLayerPage)
+    figure = next(b for b in routed.recognized.blocks if b.type == "image")
+    assert figure.bbox is not None
+    jpeg = crop_region(report, 2, 144, figure.bbox)
+    assert jpeg[:2] == b"\xff\xd8"
+
+
+def test_the_task_option_beats_the_default_and_scans_go_to_the_engine(report: str, scan: str) -> None:
+    router = TextLayerRouter("auto")
+    assert router.route(report, True, 1, 144, LIMITS, TaskOptions(strategy="ocr")) == ToEngine("strategy_ocr")
+    assert router.route(scan, True, 1, 144, LIMITS, TaskOptions()) == ToEngine("no_text_layer")
+    assert router.route(report, False, 1, 144, LIMITS, TaskOptions()) == ToEngine("image_document")
+    assert TextLayerRouter("ocr").route(report, True, 1, 144, LIMITS, TaskOptions()) == ToEngine(
+        "strategy_ocr"
+    )
+
+
+def test_text_never_goes_to_the_engine_and_flags_a_page_without_a_layer(scan: str) -> None:
+    routed = TextLayerRouter("auto").route(scan, True, 1, 144, LIMITS, TaskOptions(strategy="text"))
+    assert isinstance(routed, TextLayerPage)
+    assert (routed.usable, routed.reason, routed.recognized.blocks) == (False, "no_text_layer", [])
