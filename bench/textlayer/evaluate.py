@@ -54,7 +54,7 @@ def documents(generated: Path) -> dict[str, Path]:
 
 
 def run_document(
-    path: Path, strategy: str, engine: TesseractEngine, timings: dict[str, list[float]]
+    path: Path, strategy: str, engine: TesseractEngine, timings: dict[str, list[tuple[str, float]]]
 ) -> tuple[dict[int, str], dict[int, str]]:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     limits = limits_of(settings)
@@ -77,7 +77,7 @@ def run_document(
                 timings=PageTimings(),
                 source=PageSource("text_layer", routed.reason, routed.usable),
             )
-            timings["text_layer"].append(time.perf_counter() - began)
+            timings["text_layer"].append((path.name, time.perf_counter() - began))
         else:
             rendered = render_page(str(path), True, number, DPI, limits)
             request = PageRequest(
@@ -95,7 +95,7 @@ def run_document(
                 timings=PageTimings(),
                 source=PageSource("ocr", routed.reason),
             )
-            timings["ocr"].append(time.perf_counter() - began)
+            timings["ocr"].append((path.name, time.perf_counter() - began))
         pages.append(page)
         routes[number] = f"{page.source}:{page.source_reason}"
     release_document(str(path))
@@ -117,7 +117,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         docs = documents(Path(tmp))
         for strategy in ("ocr", "auto"):
-            timings: dict[str, list[float]] = {"text_layer": [], "ocr": []}
+            timings: dict[str, list[tuple[str, float]]] = {"text_layer": [], "ocr": []}
             markdown: dict[str, dict[int, str]] = {}
             routes: dict[str, dict[int, str]] = {}
             for name, path in docs.items():
@@ -136,7 +136,9 @@ def main() -> None:
 
 
 def summary(
-    results: list[dict[str, Any]], timings: dict[str, list[float]], routes: dict[str, dict[int, str]]
+    results: list[dict[str, Any]],
+    timings: dict[str, list[tuple[str, float]]],
+    routes: dict[str, dict[int, str]],
 ) -> dict[str, Any]:
     def rate(rows: list[dict[str, Any]]) -> dict[str, Any]:
         passed = sum(1 for r in rows if r["pass"])
@@ -155,10 +157,18 @@ def summary(
         "by_type": by_type,
         "pages_per_path": dict(paths),
         "reasons": dict(reasons),
-        "pages_per_s": {k: round(len(v) / sum(v), 2) if v else None for k, v in timings.items()},
+        "pages_per_s": {k: _rate([t for _, t in v]) for k, v in timings.items()},
+        "pages_per_s_by_pdf": {
+            kind: {name: _rate([t for n, t in v if n == name]) for name in sorted({n for n, _ in v})}
+            for kind, v in timings.items()
+        },
         "routes": routes,
         "failed": [{k: v for k, v in r.items() if k != "pass"} for r in results if not r["pass"]],
     }
+
+
+def _rate(seconds: list[float]) -> float | None:
+    return round(len(seconds) / sum(seconds), 2) if seconds else None
 
 
 if __name__ == "__main__":

@@ -34,3 +34,13 @@ def test_columns_of_a_scan_are_read_one_after_the_other() -> None:
     left_top = RecognizedBlock("text", (100, 100, 500, 300), "left 1", 0.9)
     left_bottom = RecognizedBlock("text", (100, 320, 500, 500), "left 2", 0.9)
     assert [b.text for b in in_reading_order([right, left_bottom, left_top])] == ["left 1", "left 2", "right"]
+
+
+def test_a_word_broken_across_two_paragraphs_is_joined() -> None:
+    top = RecognizedBlock("text", (100, 100, 500, 140), "The settle-", 0.9)
+    below = RecognizedBlock("text", (100, 150, 500, 300), "ment grew.", 0.8)
+    assert in_reading_order([top, below]) == [
+        RecognizedBlock("text", (100, 100, 500, 300), "The settlement grew.", 0.8)
+    ]
+    kept = RecognizedBlock("text", (100, 150, 500, 300), "Next paragraph.", 0.8)
+    assert len(in_reading_order([top, kept])) == 2

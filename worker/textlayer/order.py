@@ -1,8 +1,9 @@
 """Reading order by recursive XY-cut, columns first.
 
 A region is split at a vertical gutter that no box crosses (columns, read left to right) before
-it is split at a horizontal gap (rows, read top to bottom), so a two-column page is read column
-by column even where the paragraphs of both columns happen to end at the same height, and a
+it is split at a horizontal gap (rows, read top to bottom), and neighbouring rows that share a
+gutter are kept together, so a two-column page is read column by column even where the
+paragraphs of both columns end at the same height or a running head spans the page, and a
 full-width title or table is still read where it stands between column sections.
 """
 
@@ -25,13 +26,33 @@ def reading_order(boxes: Sequence[Box]) -> list[int]:
 def _cut(indices: list[int], boxes: Sequence[Box]) -> list[int]:
     if len(indices) <= 1:
         return indices
-    for axis, gap in ((0, MIN_GUTTER), (1, MIN_ROW_GAP)):
-        groups = _split(indices, boxes, axis, gap)
-        if len(groups) > 1:
-            return [index for group in groups for index in _cut(group, boxes)]
+    columns = _split(indices, boxes, 0, MIN_GUTTER)
+    if len(columns) > 1:
+        return [index for group in columns for index in _cut(group, boxes)]
+    rows = _merge_column_rows(_split(indices, boxes, 1, MIN_ROW_GAP), boxes)
+    if len(rows) > 1:
+        return [index for group in rows for index in _cut(group, boxes)]
     # boxes that overlap too much to cut apart keep the order they came in (the content
     # stream's, or the engine's), which is a better guess than their top edges
     return sorted(indices)
+
+
+def _merge_column_rows(rows: list[list[int]], boxes: Sequence[Box]) -> list[list[int]]:
+    """Rows of columns that share a gutter belong together: where both columns of a section happen
+    to have a paragraph break at the same height, cutting there would read the section row by
+    row across the columns."""
+    merged: list[list[int]] = []
+    for row in rows:
+        if merged and all(_has_columns(part, boxes) for part in (merged[-1], row, merged[-1] + row)):
+            merged[-1] = merged[-1] + row
+        else:
+            merged.append(row)
+    return merged
+
+
+def _has_columns(indices: list[int], boxes: Sequence[Box]) -> bool:
+    # a row of one column (a title, a page number) is read where it stands, never merged
+    return len(_split(indices, boxes, 0, MIN_GUTTER)) > 1
 
 
 def _split(indices: list[int], boxes: Sequence[Box], axis: int, min_gap: float) -> list[list[int]]:

@@ -7,7 +7,8 @@ reading order, with boxes in page pixels.
 - Tables (found by the extractor) are written as HTML, the form DeepSeek-OCR gives; text
   inside a table is the table's.
 - Figures are image regions and clusters of vector drawings, except those that are mostly text
-  (a shaded box behind a paragraph), specks, and page-sized backgrounds. Text inside a figure
+  or hold lines of running text (a shaded box behind a paragraph, an infobox), specks, and
+  page-sized backgrounds. Text inside a figure
   is its labels and is left to the figure.
 """
 
@@ -19,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from worker.engines.base import RecognizedBlock
-from worker.textlayer.model import Box, PageLayer, Table, TextBlock, area, intersection, share_inside
+from worker.textlayer.model import Box, Line, PageLayer, Table, TextBlock, area, intersection, share_inside
 from worker.textlayer.normalize import join_lines
 from worker.textlayer.order import reading_order
 
@@ -29,7 +30,9 @@ MAX_BOLD_HEADING_CHARS = 120
 MIN_FIGURE_SIDE_PT = 12.0
 BACKGROUND_SHARE = 0.85  # a figure this much of the page is a background or a border
 TEXT_BOX_SHARE = 0.35  # a drawing this much covered by text is a box behind text
+MIN_TEXT_BOX_LINES = 3  # ... and so is one holding this many lines of running text
 INSIDE = 0.8
+FLOAT_SHIFT = 0.2  # a line this much (of the page width) wider or narrower than the ones above
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class _Item:
 def read_blocks(layer: PageLayer, scale: float) -> list[RecognizedBlock]:
     """`scale` turns points into page pixels (dpi / 72)."""
     tables = [t for t in layer.tables if area(t.bbox) > 0]
-    text_blocks = [b for b in layer.blocks if _visible_text(b)]
+    text_blocks = [part for b in layer.blocks if _visible_text(b) for part in split_at_floats(b, layer.width)]
     figures = _figures(layer, text_blocks, tables)
     items: list[_Item] = [_Item("table", t.bbox, table_html(t)) for t in tables]
     items += [_Item("image", box, "") for box in figures]
@@ -57,6 +60,26 @@ def read_blocks(layer: PageLayer, scale: float) -> list[RecognizedBlock]:
             items.append(_Item(heading_type(kept, body, text), kept.bbox, text))
     order = reading_order([item.bbox for item in items])
     return [_recognized(items[i], scale) for i in order]
+
+
+def split_at_floats(block: TextBlock, page_width: float) -> list[TextBlock]:
+    """A paragraph that flows beside a float (an infobox, a figure) and then runs on below it
+    at full width is two boxes for the reading order: kept as one, its box would overlap the
+    float and hide the column gutter."""
+    parts: list[list[Line]] = [[]]
+    for index, line in enumerate(block.lines):
+        current = parts[-1]
+        if current:
+            widest = max(other.bbox[2] for other in current)
+            widening = line.bbox[2] - widest > FLOAT_SHIFT * page_width
+            # a short last line is the end of the paragraph, not a float beside it
+            narrowing = widest - line.bbox[2] > FLOAT_SHIFT * page_width and index < len(block.lines) - 1
+            if widening or (narrowing and widest - block.lines[index + 1].bbox[2] > FLOAT_SHIFT * page_width):
+                parts.append([])
+        parts[-1].append(line)
+    if len(parts) == 1:
+        return [block]
+    return [TextBlock(tuple(lines), _union([line.bbox for line in lines])) for lines in parts]
 
 
 def _outside(block: TextBlock, taken: list[Box]) -> TextBlock | None:
@@ -126,13 +149,23 @@ def _figures(layer: PageLayer, text_blocks: list[TextBlock], tables: list[Table]
         if any(share_inside(box, t.bbox) >= 0.5 for t in tables):
             continue
         covered = sum(intersection(b.bbox, box) for b in text_blocks)
-        if covered >= TEXT_BOX_SHARE * area(box):
+        if covered >= TEXT_BOX_SHARE * area(box) or _wordy_lines(text_blocks, box) >= MIN_TEXT_BOX_LINES:
             continue
         if any(share_inside(box, other) >= INSIDE for other in found):
             continue
         found = [other for other in found if share_inside(other, box) < INSIDE]
         found.append(box)
     return found
+
+
+def _wordy_lines(blocks: list[TextBlock], box: Box) -> int:
+    """Lines of running text (three words or more) inside `box`: a figure's labels are short."""
+    return sum(
+        1
+        for block in blocks
+        for line in block.lines
+        if share_inside(line.bbox, box) >= INSIDE and len(line.text.split()) >= 3
+    )
 
 
 def table_html(table: Table) -> str:

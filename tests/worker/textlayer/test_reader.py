@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.worker.textlayer.pages import block
-from worker.textlayer.model import PageLayer, Table
+from worker.textlayer.model import Line, PageLayer, Span, Table, TextBlock
 from worker.textlayer.normalize import clean, join_lines
 from worker.textlayer.order import reading_order
 from worker.textlayer.reader import read_blocks
@@ -22,6 +22,34 @@ def test_two_columns_are_read_one_after_the_other_even_when_their_paragraphs_lin
 def test_a_full_width_title_comes_before_the_columns_and_a_footer_after() -> None:
     boxes = [(320, 100, 560, 300), (50, 100, 290, 300), (100, 40, 500, 70), (280, 760, 300, 775)]
     assert reading_order(boxes) == [2, 1, 0, 3]
+
+
+def test_a_running_head_across_both_columns_does_not_make_the_columns_interleave() -> None:
+    boxes = [
+        (50, 20, 560, 30),  # running head over both columns
+        (50, 100, 290, 200),
+        (320, 100, 560, 200),
+        (50, 210, 290, 300),
+        (320, 210, 560, 300),
+        (300, 760, 306, 770),  # page number in the gutter
+    ]
+    assert reading_order(boxes) == [0, 1, 3, 2, 4, 5]
+
+
+def test_a_paragraph_that_runs_on_below_a_float_is_split_where_it_widens() -> None:
+    narrow, wide = "words beside the infobox on the left", "then the paragraph runs on below it, full width"
+    rows = [(narrow, 300), (narrow, 300), (wide, 560), (wide, 560)]
+    lines = tuple(
+        Line(
+            (Span(text, (50, 100 + 20 * i, right, 120 + 20 * i), 10.0),),
+            (50, 100 + 20 * i, right, 120 + 20 * i),
+        )
+        for i, (text, right) in enumerate(rows)
+    )
+    layer = PageLayer(612, 792, (TextBlock(lines, (50, 100, 560, 180)),))
+    blocks = read_blocks(layer, 1.0)
+    assert [b.bbox for b in blocks] == [(50, 100, 300, 140), (50, 140, 560, 180)]
+    assert [b.text[:10] for b in blocks] == [narrow[:10], wide[:10]]
 
 
 def test_headings_come_from_size_and_weight_against_the_body_size() -> None:
