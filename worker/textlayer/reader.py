@@ -69,7 +69,8 @@ def split_at_floats(block: TextBlock, page_width: float) -> list[TextBlock]:
     parts: list[list[Line]] = [[]]
     for index, line in enumerate(block.lines):
         current = parts[-1]
-        if current:
+        # only a line below the ones before can start a new part (not one beside them)
+        if current and line.bbox[1] >= current[-1].bbox[3] - 1:
             widest = max(other.bbox[2] for other in current)
             widening = line.bbox[2] - widest > FLOAT_SHIFT * page_width
             # a short last line is the end of the paragraph, not a float beside it
