@@ -5,15 +5,18 @@ page built from it, or says why the page goes to the engine. With `strategy=text
 built from its layer even when the layer is not usable; the page then says so
 (`usable_text_layer: false`) rather than coming back silently empty.
 
-The layer is read in the worker process, under the same lock as in-process rendering: reading
-text does not rasterise anything, so it is fast and bounded in a way rendering is not (the
-render deadline of `render_child` is about rasterising).
+The layer is read in the worker process by default, under the same lock as in-process
+rendering: reading text does not rasterise anything, so it is fast (tens of pages a second;
+a page with ruled tables costs a few tenths of a second in the table finder) and bounded in a
+way rendering is not. It does run outside the render deadline, and reads of one worker process
+take turns on the lock; `read` is where a process pool would plug in.
 """
 
 from __future__ import annotations
 
 import io
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pymupdf
@@ -25,6 +28,7 @@ from shared.options import Strategy, TaskOptions
 from worker.engines.base import RecognizedPage
 from worker.pipeline.render import fit_dpi, pdf_page
 from worker.textlayer.extract import read_layer
+from worker.textlayer.model import PageLayer
 from worker.textlayer.reader import read_blocks
 from worker.textlayer.usability import judge
 
@@ -48,9 +52,23 @@ class ToEngine:
     reason: str  # strategy_ocr, image_document, or the usability code that ruled the layer out
 
 
+LayerReader = Callable[[str, int], PageLayer]  # (path, page number) → the page's layer
+
+
+def read_pdf_layer(path: str, number: int) -> PageLayer:
+    """In this process, under the MuPDF lock, from the cached open document."""
+    with pdf_page(path, number) as page:
+        return read_layer(page)
+
+
 class TextLayerRouter:
-    def __init__(self, default_strategy: Strategy | str = Strategy.auto) -> None:
+    def __init__(
+        self, default_strategy: Strategy | str = Strategy.auto, read: LayerReader = read_pdf_layer
+    ) -> None:
         self.default_strategy = Strategy(default_strategy)
+        # a pool of processes can stand in here (reads would then run in parallel and could
+        # be given a deadline, like rendering); the in-process reader serialises on the lock
+        self.read = read
 
     def strategy_of(self, options: TaskOptions) -> Strategy:
         return Strategy(options.strategy) if options.strategy else self.default_strategy
@@ -65,8 +83,7 @@ class TextLayerRouter:
             return ToEngine("image_document")
         started = time.perf_counter()
         try:
-            with pdf_page(path, number) as page:
-                layer = read_layer(page)
+            layer = self.read(path, number)
         except Exception:
             # a layer that cannot be read is no reason to lose the page when the engine can read it
             if strategy == Strategy.auto:

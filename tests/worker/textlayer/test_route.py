@@ -66,3 +66,12 @@ def test_text_never_goes_to_the_engine_and_flags_a_page_without_a_layer(scan: st
     routed = TextLayerRouter("auto").route(scan, True, 1, 144, LIMITS, TaskOptions(strategy="text"))
     assert isinstance(routed, TextLayerPage)
     assert (routed.usable, routed.reason, routed.recognized.blocks) == (False, "no_text_layer", [])
+
+
+def test_a_layer_that_cannot_be_read_goes_to_the_engine_under_auto_only(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.7\nnot really a pdf")
+    router = TextLayerRouter("auto")
+    assert router.route(str(broken), True, 1, 144, LIMITS, TaskOptions()) == ToEngine("text_layer_unreadable")
+    with pytest.raises(Exception):  # noqa: B017, PT011 - whatever MuPDF raises reaches the page's failure handling
+        router.route(str(broken), True, 1, 144, LIMITS, TaskOptions(strategy="text"))
