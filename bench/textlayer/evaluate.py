@@ -110,6 +110,8 @@ def main() -> None:
     checks = json.loads((HERE / "checks.json").read_text())["checks"]
     engine = TesseractEngine(instances=1)
     report: dict[str, Any] = {
+        "note": "2 vCPU machine shared with other jobs (load average 6-18 during the run): "
+        "speeds are lower bounds",
         "machine": f"{os.cpu_count()} vCPU (shared)",
         "dpi": DPI,
         "engine": engine.info.model,
@@ -122,9 +124,11 @@ def main() -> None:
             routes: dict[str, dict[int, str]] = {}
             for name, path in docs.items():
                 markdown[name], routes[name] = run_document(path, strategy, engine, timings)
+            # the shared samples live outside the repository; checks on absent PDFs are left out
             results = [
                 {**check, "pass": passes(check, markdown[check["pdf"]].get(check["page"], ""))}
                 for check in checks
+                if check["pdf"] in markdown
             ]
             report[strategy] = summary(results, timings, routes)
     Path(args.out).write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n")
