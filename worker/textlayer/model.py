@@ -30,6 +30,10 @@ class Line:
     def text(self) -> str:
         return "".join(span.text for span in self.spans)
 
+    @property
+    def visible_text(self) -> str:
+        return "".join(span.text for span in self.spans if span.visible)
+
 
 @dataclass(frozen=True)
 class TextBlock:

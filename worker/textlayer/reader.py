@@ -4,6 +4,7 @@ reading order, with boxes in page pixels.
 - Headings come from font size and weight against the page's body size (the size most of its
   characters have): 1.6 times the body or more is a `title`, 1.15 times or a short all-bold
   paragraph a `sub_title`.
+- Lines starting `Figure 3:` or `Table 2.` are `image_caption` / `table_caption`.
 - Tables (found by the extractor) are written as HTML, the form DeepSeek-OCR gives; text
   inside a table is the table's.
 - Figures are image regions and clusters of vector drawings, except those that are mostly text
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -33,6 +35,9 @@ TEXT_BOX_SHARE = 0.35  # a drawing this much covered by text is a box behind tex
 MIN_TEXT_BOX_LINES = 3  # ... and so is one holding this many lines of running text
 INSIDE = 0.8
 FLOAT_SHIFT = 0.2  # a line this much (of the page width) wider or narrower than the ones above
+
+
+_CAPTION = re.compile(r"^(fig\.|figure|table|tab\.)\s*\d+[.:]?\s", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -55,9 +60,9 @@ def read_blocks(layer: PageLayer, scale: float) -> list[RecognizedBlock]:
         kept = _outside(block, taken)
         if kept is None:
             continue
-        text = join_lines([line.text for line in kept.lines if line.horizontal])
+        text = join_lines([line.visible_text for line in kept.lines if line.horizontal])
         if text:
-            items.append(_Item(heading_type(kept, body, text), kept.bbox, text))
+            items.append(_Item(caption_type(text) or heading_type(kept, body, text), kept.bbox, text))
     order = reading_order([item.bbox for item in items])
     return [_recognized(items[i], scale) for i in order]
 
@@ -115,6 +120,14 @@ def body_size(blocks: list[TextBlock]) -> float:
             for span in line.spans:
                 sizes[round(span.size * 2) / 2] += len(span.text.strip())
     return sizes.most_common(1)[0][0] if sizes else 0.0
+
+
+def caption_type(text: str) -> str | None:
+    """`Figure 3: ...` and `Table 2. ...` are captions, whatever their font."""
+    match = _CAPTION.match(text)
+    if match is None:
+        return None
+    return "table_caption" if match.group(1).lower().startswith("tab") else "image_caption"
 
 
 def heading_type(block: TextBlock, body: float, text: str) -> str:

@@ -125,3 +125,23 @@ def test_end_of_line_hyphenation_is_joined_but_real_hyphens_stay() -> None:
         == "the settlement grew a well- Known name"
     )
     assert join_lines(["pages 10-", "12 of the"]) == "pages 10- 12 of the"
+
+
+def test_captions_are_told_by_their_opening_words() -> None:
+    layer = PageLayer(
+        612,
+        792,
+        (
+            block("Figure 1: Revenue by quarter.", (72, 100, 300, 110)),
+            block("Table 2. Regions", (72, 200, 300, 210)),
+            block("Figures are drawn to scale.", (72, 300, 300, 310)),
+        ),
+    )
+    assert [b.type for b in read_blocks(layer, 1.0)] == ["image_caption", "table_caption", "text"]
+
+
+def test_invisible_spans_are_left_out_of_the_text() -> None:
+    visible = block("Seen text", (72, 100, 300, 110))
+    hidden = block("hidden layer", (72, 100, 300, 110), visible=False)
+    merged = TextBlock((Line(visible.lines[0].spans + hidden.lines[0].spans, visible.bbox),), visible.bbox)
+    assert [b.text for b in read_blocks(PageLayer(612, 792, (merged,)), 1.0)] == ["Seen text"]
