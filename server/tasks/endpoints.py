@@ -233,6 +233,7 @@ def get_pages(
             error=TaskError(code=p.error_code, message=p.error_message or "") if p.error_code else None,
             render_ms=p.render_ms,
             engine_ms=p.engine_ms,
+            source=p.source,
             finished_at=p.finished_at,
         )
         for p in pages

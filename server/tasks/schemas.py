@@ -207,6 +207,7 @@ class PageResource(BaseModel):
     error: TaskError | None
     render_ms: int | None
     engine_ms: int | None
+    source: str | None = Field(None, description="`text_layer` or `ocr` once the page succeeded.")
     finished_at: datetime | None
 
 

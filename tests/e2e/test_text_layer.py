@@ -44,6 +44,10 @@ def test_auto_reads_born_digital_pages_from_their_layer_and_sends_scans_to_the_e
     assert "Page 1 of 2" not in markdown  # a page_footer block, kept in layout.json only
     assert any(b["type"] == "page_footer" and b["text"] == "Page 1 of 2" for b in first)
 
+    task_id = layout["task_id"]
+    pages = embedded_stack.api.get(f"/v1/tasks/{task_id}/pages").json()["data"]
+    assert [(p["source"], p["engine_ms"]) for p in pages] == [("text_layer", None)] * 2
+
     layout, _ = _result(embedded_stack, scan, strategy="auto")
     assert {(p["source"], p["source_reason"]) for p in layout["pages"]} == {("ocr", "no_text_layer")}
 
