@@ -77,7 +77,8 @@ class LayoutPage(_Strict):
     )
     source_reason: str | None = Field(
         None,
-        description="Why: `text_layer_usable`, `blank_page`, `strategy_ocr`, `image_document`, or the "
+        description="Why: `text_layer_usable`, `blank_page`, `strategy_ocr`, `image_document`, "
+        "`page_too_complex`, `text_layer_unreadable`, or the "
         "code that ruled the text layer out (`no_text_layer`, `invisible_text_layer`, "
         "`garbled_glyphs`, `implausible_text`, `rotated_text`, `mostly_image`, `too_little_text`).",
     )

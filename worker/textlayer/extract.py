@@ -2,8 +2,10 @@
 
 Coordinates come out in points of the page as displayed (PyMuPDF applies the page's rotation),
 clipped to the page: images placed partly or wholly off the page count only where they show.
-Tables are looked for only on pages with vector drawings, since the table finder follows ruling
-lines and is the slowest step by far.
+Tables are looked for only on pages with ruling lines, since the table finder is the slowest
+step by far. A page whose content streams exceed `MAX_CONTENT_BYTES` is refused
+(`page_too_complex`): reading runs without the render deadline, so a pathological page is left
+to the renderer, which has one.
 """
 
 from __future__ import annotations
@@ -12,14 +14,23 @@ from typing import Any
 
 import pymupdf
 
+from shared.errors import DocumentError
 from worker.textlayer.model import Box, Line, PageLayer, Span, Table, TextBlock, area
 
 _BOLD = 16  # PyMuPDF span flag
 MIN_RULE_PT = 30.0
+MAX_CONTENT_BYTES = 400_000
 _TEXT_FLAGS = (pymupdf.TEXTFLAGS_DICT | pymupdf.TEXT_MEDIABOX_CLIP) & ~pymupdf.TEXT_PRESERVE_IMAGES
 
 
-def read_layer(page: pymupdf.Page) -> PageLayer:
+def read_layer(page: pymupdf.Page, max_content_bytes: int = MAX_CONTENT_BYTES) -> PageLayer:
+    size = content_bytes(page)
+    if size > max_content_bytes:
+        # extraction has no deadline; a page this heavy is left to the renderer, which has one
+        raise DocumentError(
+            f"page {page.number + 1} holds {size:,} bytes of content; too complex to read its text layer",
+            "page_too_complex",
+        )
     rect = page.rect
     width, height = float(rect.width), float(rect.height)
     blocks = tuple(_blocks(page.get_text("dict", flags=_TEXT_FLAGS)))
@@ -28,6 +39,13 @@ def read_layer(page: pymupdf.Page) -> PageLayer:
     drawings = _clipped(page.cluster_drawings(drawings=paths), width, height) if paths else ()
     tables = tuple(_tables(page)) if _ruled(paths) else ()
     return PageLayer(width, height, blocks, tables, images, drawings)
+
+
+def content_bytes(page: pymupdf.Page) -> int:
+    """Compressed size of the page's content streams and of the forms it draws."""
+    doc = page.parent
+    xrefs = [*page.get_contents(), *(item[0] for item in page.get_xobjects())]
+    return sum(len(doc.xref_stream_raw(xref) or b"") for xref in xrefs)
 
 
 def _blocks(data: dict[str, Any]) -> list[TextBlock]:

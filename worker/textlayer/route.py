@@ -23,6 +23,7 @@ import pymupdf
 from PIL import Image
 
 from shared.documents.inspect import Limits
+from shared.errors import DocumentError
 from shared.logs import get_logger
 from shared.options import Strategy, TaskOptions
 from worker.engines.base import RecognizedPage
@@ -84,12 +85,14 @@ class TextLayerRouter:
         started = time.perf_counter()
         try:
             layer = self.read(path, number)
-        except Exception:
-            # a layer that cannot be read is no reason to lose the page when the engine can read it
-            if strategy == Strategy.auto:
-                log.exception("text_layer.unreadable", page=number)
-                return ToEngine("text_layer_unreadable")
-            raise
+        except Exception as exc:
+            if strategy != Strategy.auto:
+                raise
+            # a layer that cannot be read is no reason to lose the page: the engine reads it
+            if isinstance(exc, DocumentError) and exc.code == "page_too_complex":
+                return ToEngine("page_too_complex")
+            log.exception("text_layer.unreadable", page=number)
+            return ToEngine("text_layer_unreadable")
         usability = judge(layer)
         if not usability.usable and strategy == Strategy.auto:
             return ToEngine(usability.reason)

@@ -9,6 +9,7 @@ import pytest
 
 from bench.textlayer.archive_pdfs import rasterised, report_with_table
 from shared.documents.inspect import Limits
+from shared.errors import DocumentError
 from shared.options import TaskOptions
 from worker.pipeline.render import release_document, render_pdf_page
 from worker.textlayer.route import TextLayerPage, TextLayerRouter, ToEngine, crop_region
@@ -75,3 +76,29 @@ def test_a_layer_that_cannot_be_read_goes_to_the_engine_under_auto_only(tmp_path
     assert router.route(str(broken), True, 1, 144, LIMITS, TaskOptions()) == ToEngine("text_layer_unreadable")
     with pytest.raises(Exception):  # noqa: B017, PT011 - whatever MuPDF raises reaches the page's failure handling
         router.route(str(broken), True, 1, 144, LIMITS, TaskOptions(strategy="text"))
+
+
+def test_a_page_too_heavy_to_read_without_a_deadline_is_left_to_the_renderer(tmp_path: Path) -> None:
+    import random
+
+    import pymupdf
+
+    rng = random.Random(7)
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 72), "A page with a great many vector operations on it.")
+    ops = "".join(
+        f"{rng.uniform(0, 612):.3f} {rng.uniform(0, 792):.3f} m {rng.uniform(0, 612):.3f} {rng.uniform(0, 792):.3f} l S\n"
+        for _ in range(60_000)
+    )
+    doc.update_stream(page.get_contents()[0], page.read_contents() + ops.encode())
+    heavy = tmp_path / "heavy.pdf"
+    doc.save(heavy, deflate=True)
+    try:
+        routed = TextLayerRouter("auto").route(str(heavy), True, 1, 144, LIMITS, TaskOptions())
+        assert routed == ToEngine("page_too_complex")
+        with pytest.raises(DocumentError) as refused:
+            TextLayerRouter("text").route(str(heavy), True, 1, 144, LIMITS, TaskOptions())
+        assert refused.value.code == "page_too_complex"
+    finally:
+        release_document(str(heavy))
