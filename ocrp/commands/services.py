@@ -105,6 +105,13 @@ def check_engine_prerequisites(engine: str) -> None:
     default=None,
     help="Resolution mode the GPU engine serves (OCR_DEEPSEEK_MODE).",
 )
+@click.option(
+    "--strategy",
+    type=click.Choice(["auto", "ocr", "text"]),
+    default=None,
+    help="Default for tasks that set none (OCR_DEFAULT_STRATEGY); auto keeps born-digital "
+    "pages off the engine.",
+)
 @click.option("--loglevel", default=None, help="OCR_LOG_LEVEL.")
 def worker(
     engine: str | None,
@@ -113,6 +120,7 @@ def worker(
     beat: bool,
     name: str | None,
     mode: str | None,
+    strategy: str | None,
     loglevel: str | None,
 ) -> None:
     """Run a Celery worker holding one OCR engine."""
@@ -121,6 +129,7 @@ def worker(
         worker_concurrency=concurrency,
         worker_queues=queues,
         deepseek_mode=mode,
+        default_strategy=strategy,
         log_level=loglevel,
     )
     from shared.config import get_settings
