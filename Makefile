@@ -34,6 +34,7 @@ bench: install-dev
 	$(BIN)/python -m bench.overhead
 	$(BIN)/python -m bench.render_timeout
 	$(BIN)/python -m bench.backfill_overhead
+	$(BIN)/python -m bench.textlayer.evaluate
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

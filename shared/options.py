@@ -20,6 +20,16 @@ class Mode(StrEnum):
     gundam = "gundam"
 
 
+class Strategy(StrEnum):
+    """Where a page's text comes from: the PDF's text layer where it is usable (`auto`), always
+    the OCR engine (`ocr`), or never the engine (`text`; pages without a usable layer are
+    flagged in layout.json). Image documents always go to the engine."""
+
+    auto = "auto"
+    ocr = "ocr"
+    text = "text"
+
+
 class PromptPreset(StrEnum):
     document = "document"
     free_ocr = "free_ocr"
@@ -66,6 +76,11 @@ class TaskOptions(BaseModel):
     )
     dpi: int | None = Field(None, description="PDF render resolution; the server default when empty.")
     pages: str | None = Field(None, description="Pages to process, e.g. `1-3,7` or `5-`; all when empty.")
+    strategy: Strategy | None = Field(
+        None,
+        description="`auto` (the PDF text layer where usable, OCR otherwise), `ocr` or `text`; "
+        "the server default (OCR_DEFAULT_STRATEGY) when empty.",
+    )
 
     @field_validator("pages")
     @classmethod

@@ -1,7 +1,7 @@
 """webhooks: a signing secret per owner, sealed, with rotation overlap
 
 Revision ID: 0700
-Revises: 0600
+Revises: 0610
 Create Date: 2026-12-04 19:50:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0700"
-down_revision = "0600"
+down_revision = "0610"
 branch_labels = None
 depends_on = None
 

@@ -16,7 +16,8 @@ def batch_line(batch: BatchResource) -> str:
     c = batch.counts
     return (
         f"{batch.id}  {batch.status}  succeeded {c.succeeded}  failed {c.failed}  skipped {c.skipped}  "
-        f"canceled {c.canceled}  reused {c.reused}  pages {batch.progress.pages_done}"
+        f"canceled {c.canceled}  reused {c.reused}  pages {batch.progress.pages_done} "
+        f"(text layer {batch.progress.pages_text_layer}, ocr {batch.progress.pages_ocr})"
     )
 
 

@@ -112,6 +112,13 @@ def check_engine_prerequisites(engine: str) -> None:
     default=None,
     help="Resolution mode the GPU engine serves (OCR_DEEPSEEK_MODE).",
 )
+@click.option(
+    "--strategy",
+    type=click.Choice(["auto", "ocr", "text"]),
+    default=None,
+    help="Default for tasks that set none (OCR_DEFAULT_STRATEGY); auto keeps born-digital "
+    "pages off the engine.",
+)
 @click.option("--loglevel", default=None, help="OCR_LOG_LEVEL.")
 @click.option(
     "--gpus",
@@ -126,6 +133,7 @@ def worker(
     beat: bool,
     name: str | None,
     mode: str | None,
+    strategy: str | None,
     loglevel: str | None,
     gpus: str | None,
 ) -> None:
@@ -135,6 +143,7 @@ def worker(
         worker_concurrency=concurrency,
         worker_queues=queues,
         deepseek_mode=mode,
+        default_strategy=strategy,
         log_level=loglevel,
     )
     from shared.config import get_settings

@@ -26,7 +26,7 @@ from shared.config import Settings
 from shared.db.models import Batch
 from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.filenames import safe_filename
-from shared.options import Mode, PromptPreset, TaskOptions
+from shared.options import Mode, PromptPreset, Strategy, TaskOptions
 from shared.storage import ObjectNotFound
 
 upload_router = APIRouter(prefix="/v1/batches", tags=["batches"])
@@ -133,6 +133,7 @@ async def upload_batch(
     custom_prompt: Annotated[str | None, Form(max_length=10_000)] = None,
     dpi: Annotated[int | None, Form()] = None,
     pages: Annotated[str | None, Form(max_length=1000)] = None,
+    strategy: Annotated[Strategy | None, Form()] = None,
     output_prefix: Annotated[str | None, Form(max_length=2048)] = None,
     webhook_url: Annotated[str | None, Form(max_length=2048)] = None,
     dedupe: Annotated[bool, Form()] = False,
@@ -141,7 +142,12 @@ async def upload_batch(
 ) -> JSONResponse:
     idempotency_key = idempotency_key or idempotency_header
     options = TaskOptions(
-        mode=mode, prompt=prompt, custom_prompt=custom_prompt or None, dpi=dpi, pages=pages or None
+        mode=mode,
+        prompt=prompt,
+        custom_prompt=custom_prompt or None,
+        dpi=dpi,
+        pages=pages or None,
+        strategy=strategy,
     )
     spec = await run_in_threadpool(
         _spec,

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shared.db.models import Batch, BatchItem, ItemState, Task, TaskStatus
+from shared.db.models import Batch, BatchItem, ItemState, Page, PageStatus, Task, TaskStatus
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,17 @@ class Estimate:
     pages_per_min: float | None
     eta_s: float | None
     partial: bool
+
+
+def pages_by_source(session: Session, batch: Batch) -> dict[str, int]:
+    """Succeeded pages of the batch's tasks by where their text came from (text_layer, ocr)."""
+    rows = session.execute(
+        select(Page.source, func.count())
+        .join(BatchItem, BatchItem.task_id == Page.task_id)
+        .where(BatchItem.batch_id == batch.id, Page.status == PageStatus.succeeded)
+        .group_by(Page.source)
+    )
+    return {str(source): int(count) for source, count in rows if source is not None}
 
 
 def live_counts(session: Session, batch: Batch) -> LiveCounts:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from server.batches.progress import estimate, live_counts
+from server.batches.progress import estimate, live_counts, pages_by_source
 from server.batches.schemas import (
     BatchCounts,
     BatchItemResource,
@@ -21,6 +21,7 @@ from shared.db.models import Batch, BatchItem, ItemState, Task
 
 def batch_resource(session: Session, batch: Batch, base_url: str, now: datetime) -> BatchResource:
     counts = live_counts(session, batch)
+    paths = pages_by_source(session, batch)
     total = batch.source_total
     guess = estimate(
         done=counts.done,
@@ -68,6 +69,8 @@ def batch_resource(session: Session, batch: Batch, base_url: str, now: datetime)
             pages_per_min=guess.pages_per_min,
             eta_s=guess.eta_s,
             eta_partial=guess.partial,
+            pages_text_layer=paths.get("text_layer", 0),
+            pages_ocr=paths.get("ocr", 0),
         ),
         error=TaskError(code=batch.error_code, message=batch.error_message or "")
         if batch.error_code

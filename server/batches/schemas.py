@@ -73,6 +73,8 @@ class BatchProgress(BaseModel):
     pages_per_min: float | None
     eta_s: float | None = Field(description="Seconds left at the current rate.")
     eta_partial: bool = Field(description="True while the total is unknown: the ETA covers listed objects.")
+    pages_text_layer: int = Field(0, description="Succeeded pages read from the PDF's text layer (strategy).")
+    pages_ocr: int = Field(0, description="Succeeded pages read by the OCR engine.")
 
 
 class BatchResource(BaseModel):

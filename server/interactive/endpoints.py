@@ -48,7 +48,7 @@ def _failure_body(code: str, message: str, task_id: str) -> dict[str, Any]:
 
 
 _JSON_SCHEMA = inline_schema(OcrJson)
-_FORM_FIELDS = ("mode", "prompt", "custom_prompt", "dpi", "pages", "stream")
+_FORM_FIELDS = ("mode", "prompt", "custom_prompt", "dpi", "pages", "strategy", "stream")
 _REQUEST_BODY = {
     "required": True,
     "content": {

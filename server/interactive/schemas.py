@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.errors import InvalidRequest
-from shared.options import Mode, PromptPreset, TaskOptions
+from shared.options import Mode, PromptPreset, Strategy, TaskOptions
 
 
 class OcrFields(BaseModel):
@@ -21,6 +21,7 @@ class OcrFields(BaseModel):
     custom_prompt: str | None = Field(None, max_length=10_000)
     dpi: int | None = None
     pages: str | None = Field(None, max_length=1000)
+    strategy: Strategy | None = None
     stream: bool = Field(False, description="Stream the text as Server-Sent Events, then the result.")
 
     def options(self) -> TaskOptions:
@@ -29,6 +30,7 @@ class OcrFields(BaseModel):
             prompt=self.prompt,
             custom_prompt=self.custom_prompt or None,
             dpi=self.dpi,
+            strategy=self.strategy,
             pages=self.pages or None,
         )
 

@@ -107,6 +107,7 @@ async def _options(settings: Settings, body: schemas.ChatRequest, chat: ChatInpu
         custom_prompt=chat.prompt,
         dpi=body.dpi,
         pages=body.pages,
+        strategy=body.strategy,
     )
 
 

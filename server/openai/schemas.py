@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.options import Mode
+from shared.options import Mode, Strategy
 
 
 class ImageUrl(BaseModel):
@@ -50,6 +50,7 @@ class ChatRequest(BaseModel):
     mode: Mode | None = None
     dpi: int | None = None
     pages: str | None = Field(None, max_length=1000)
+    strategy: Strategy | None = None
 
     @property
     def include_usage(self) -> bool:

@@ -36,7 +36,7 @@ from shared.db.models import Task, TaskStatus
 from shared.documents.inspect import Limits
 from shared.events.model import status_of
 from shared.filenames import safe_filename
-from shared.options import Mode, PromptPreset, TaskOptions
+from shared.options import Mode, PromptPreset, Strategy, TaskOptions
 from shared.page_ranges import select_pages
 from shared.storage import Storage
 from shared.webhooks.emit import PendingDeliveries
@@ -109,11 +109,17 @@ async def upload_task(
     custom_prompt: Annotated[str | None, Form(max_length=10_000)] = None,
     dpi: Annotated[int | None, Form()] = None,
     pages: Annotated[str | None, Form(max_length=1000)] = None,
+    strategy: Annotated[Strategy | None, Form()] = None,
     webhook_url: Annotated[str | None, Form(max_length=2048)] = None,
 ) -> JSONResponse:
     options = service.validate_options(
         TaskOptions(
-            mode=mode, prompt=prompt, custom_prompt=custom_prompt or None, dpi=dpi, pages=pages or None
+            mode=mode,
+            prompt=prompt,
+            custom_prompt=custom_prompt or None,
+            dpi=dpi,
+            pages=pages or None,
+            strategy=strategy,
         ),
         settings,
     )
@@ -231,6 +237,7 @@ def get_pages(
             error=TaskError(code=p.error_code, message=p.error_message or "") if p.error_code else None,
             render_ms=p.render_ms,
             engine_ms=p.engine_ms,
+            source=p.source,
             finished_at=p.finished_at,
         )
         for p in pages

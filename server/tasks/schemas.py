@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.db.models import Task
 from shared.errors import InvalidRequest
-from shared.options import Mode, PromptPreset, TaskOptions
+from shared.options import Mode, PromptPreset, Strategy, TaskOptions
 
 
 class OptionFields(BaseModel):
@@ -20,6 +20,7 @@ class OptionFields(BaseModel):
     custom_prompt: str | None = Field(None, max_length=10_000)
     dpi: int | None = None
     pages: str | None = Field(None, max_length=1000)
+    strategy: Strategy | None = None
 
     def options(self) -> TaskOptions:
         return TaskOptions(
@@ -27,6 +28,7 @@ class OptionFields(BaseModel):
             prompt=self.prompt,
             custom_prompt=self.custom_prompt,
             dpi=self.dpi,
+            strategy=self.strategy,
             pages=self.pages,
         )
 
@@ -205,6 +207,7 @@ class PageResource(BaseModel):
     error: TaskError | None
     render_ms: int | None
     engine_ms: int | None
+    source: str | None = Field(None, description="`text_layer` or `ocr` once the page succeeded.")
     finished_at: datetime | None
 
 

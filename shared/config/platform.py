@@ -9,6 +9,7 @@ from typing import Self
 from pydantic import BaseModel, field_validator, model_validator
 
 from shared.config.fields import EngineName, StorageBackend, setting
+from shared.options import Strategy
 from shared.outbound.allowlist import parse_allowlist
 
 
@@ -110,6 +111,13 @@ class PlatformSettings(BaseModel):
         "documents",
     )
     default_dpi: int = setting(144, "Render resolution of PDF pages when a task sets none.", "documents")
+    default_strategy: Strategy = setting(
+        Strategy.auto,
+        "Where page text comes from when a task sets no `strategy`: `auto` (the PDF's text layer "
+        "where it is usable, the OCR engine otherwise), `ocr` (always the engine) or `text` "
+        "(never the engine). See docs/layout-json.md for the usability rule.",
+        "documents",
+    )
     min_dpi: int = setting(50, "Lowest `dpi` a task may ask for.", "documents")
     max_dpi: int = setting(400, "Highest `dpi` a task may ask for.", "documents")
     fetch_timeout_s: float = setting(

@@ -12,7 +12,7 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-LAYOUT_VERSION: Final = "1.0"
+LAYOUT_VERSION: Final = "1.1"
 
 
 class BlockType(StrEnum):
@@ -27,6 +27,8 @@ class BlockType(StrEnum):
     equation = "equation"
     image = "image"
     image_caption = "image_caption"
+    page_header = "page_header"  # running head, page number at the top: kept here, left out of full.md
+    page_footer = "page_footer"  # page number, footer line, "Downloaded from ...": likewise
 
 
 class _Strict(BaseModel):
@@ -70,6 +72,21 @@ class LayoutPage(_Strict):
     dpi: int | None = Field(None, description="Render resolution for PDF pages; null for images.")
     status: Literal["succeeded", "failed"]
     engine: str
+    source: Literal["text_layer", "ocr"] | None = Field(
+        None, description="Where the page's text came from: the PDF's text layer or the OCR engine."
+    )
+    source_reason: str | None = Field(
+        None,
+        description="Why: `text_layer_usable`, `blank_page`, `strategy_ocr`, `image_document`, "
+        "`page_too_complex`, `text_layer_unreadable`, or the "
+        "code that ruled the text layer out (`no_text_layer`, `invisible_text_layer`, "
+        "`garbled_glyphs`, `implausible_text`, `rotated_text`, `mostly_image`, `too_little_text`).",
+    )
+    usable_text_layer: bool | None = Field(
+        None,
+        description="False when strategy=text read a layer that fails the usability rule (the page "
+        "is flagged, not silently empty); null when the layer was not judged.",
+    )
     truncated: bool = Field(False, description="The engine stopped before its end-of-sequence token.")
     retried: bool = Field(False, description="The page was run a second time with stronger n-gram settings.")
     output_tokens: int | None = None
@@ -98,7 +115,7 @@ class SourceInfo(_Strict):
 
 
 class LayoutDocument(_Strict):
-    version: Literal["1.0"] = LAYOUT_VERSION
+    version: Literal["1.1"] = LAYOUT_VERSION
     task_id: str
     engine: str
     model: str | None = None

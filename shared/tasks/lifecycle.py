@@ -341,6 +341,7 @@ def record_page_succeeded(session: Session, task_id: str, page: LayoutPage) -> N
             error_message=None,
             render_ms=page.timings.render_ms,
             engine_ms=page.timings.engine_ms,
+            source=page.source,
             finished_at=utcnow(),
         )
     )

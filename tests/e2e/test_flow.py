@@ -16,13 +16,15 @@ pytestmark = pytest.mark.slow
 def _run_book(stack: Stack, data_dir: Path) -> None:
     stack.start_worker()
     pdf = data_dir / "book-4p.pdf"
-    submitted = stack.submit_file(pdf, mode="base")
+    # the embedded default's strategy: these born-digital pages are read from their text layer
+    submitted = stack.submit_file(pdf, mode="base", strategy="auto")
     assert submitted["status"] == "queued"
     assert submitted["source"]["content_type"] == "application/pdf"
     assert submitted["source"]["page_count"] == 4
     done = stack.wait_task(submitted["id"])
     layout = assert_good_result(stack, done, pdf, [1, 2, 3, 4])
     assert any(b.type == "image" for p in layout.pages for b in p.blocks), "page 4 holds a figure"
+    assert {p.source for p in layout.pages} == {"text_layer"}
 
 
 def test_embedded_default_processes_a_pdf_end_to_end(embedded_stack: Stack, data_dir: Path) -> None:

@@ -88,6 +88,20 @@ def test_ocr_answers_markdown_and_layout_in_one_response(live: Live) -> None:
     assert [page["number"] for page in body["layout"]["pages"]] == [1, 2]
 
 
+def test_ocr_takes_a_strategy(live: Live) -> None:
+    response = httpx.post(
+        f"{live.base}/v1/ocr",
+        files={"file": ("two.pdf", text_pdf(PAGES))},
+        data={"strategy": "auto", "pages": "1"},
+        timeout=120,
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["task"]["options"]["strategy"] == "auto"
+    assert [page["source"] for page in body["layout"]["pages"]] == ["text_layer"]
+    assert PAGES[0].splitlines()[0] in body["markdown"]
+
+
 def test_ocr_streams_text_then_the_result_then_done(live: Live) -> None:
     image = base64.b64encode(png_of(text_pdf(PAGES[:1]))).decode()
     with httpx.stream(

@@ -10,7 +10,7 @@ import jsonschema
 
 from shared.layout import LayoutDocument, PageTimings
 from shared.layout.schema import json_schema
-from worker.layout.blocks import build_page
+from worker.layout.blocks import PageSource, build_page
 from worker.layout.grounding import recognized_from_raw
 
 DOCS = Path(__file__).parents[2] / "docs"
@@ -48,5 +48,6 @@ def test_the_documented_example_is_what_the_parser_makes_of_its_raw_output() -> 
         engine="deepseek",
         recognized=recognized,
         timings=PageTimings(render_ms=41, engine_ms=2310),
+        source=PageSource("ocr", "no_text_layer"),
     )
     assert page == documented

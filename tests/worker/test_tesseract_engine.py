@@ -56,9 +56,19 @@ def test_a_rendered_pdf_page_yields_text_blocks_with_boxes_and_confidence(engine
     assert deltas[0].startswith(texts[0].text[:20])
 
 
-def test_figures_become_image_blocks(engine: TesseractEngine) -> None:
+def test_a_figure_region_that_reads_as_text_is_kept_as_text(engine: TesseractEngine) -> None:
+    # Tesseract calls a formula fragment on page 4 an image; cropping it would cut "= 1," out
     page = render_pdf_page(str(DATA / "book-4p.pdf"), 4, 144, Limits(10, 80_000_000))
-    figures = [b for b in engine.recognize(_request(page.image)).blocks if b.type == "image"]
+    blocks = engine.recognize(_request(page.image)).blocks
+    assert not [b for b in blocks if b.type == "image"]
+    assert any(b.text.replace(" ", "") == "=1," for b in blocks)
+
+
+def test_image_regions_become_image_blocks(engine: TesseractEngine) -> None:
+    photo = Image.effect_noise((400, 300), 90).convert("RGB")
+    canvas = Image.new("RGB", (1200, 1600), "white")
+    canvas.paste(photo, (400, 600))
+    figures = [b for b in engine.recognize(_request(canvas)).blocks if b.type == "image"]
     assert figures
     assert all(b.bbox and min(b.bbox[2] - b.bbox[0], b.bbox[3] - b.bbox[1]) >= 24 for b in figures)
 

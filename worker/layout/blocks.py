@@ -7,10 +7,19 @@ clamping is dropped and the block kept without one. Image blocks get the name of
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from shared.layout import Block, LayoutPage, PageTimings
 from shared.storage.keys import image_name
 from worker.engines.base import RecognizedBlock, RecognizedPage
+from worker.layout.running_heads import mark_page_furniture
+
+
+@dataclass(frozen=True)
+class PageSource:
+    source: Literal["text_layer", "ocr"]
+    reason: str
+    usable: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,7 @@ def build_page(
     engine: str,
     recognized: RecognizedPage,
     timings: PageTimings,
+    source: PageSource | None = None,
 ) -> tuple[LayoutPage, list[CropRequest]]:
     blocks: list[Block] = []
     crops: list[CropRequest] = []
@@ -54,6 +64,7 @@ def build_page(
         blocks.append(block)
         if crop is not None:
             crops.append(crop)
+    mark_page_furniture(blocks, height)
     page = LayoutPage(
         number=number,
         width=width,
@@ -61,6 +72,9 @@ def build_page(
         dpi=dpi,
         status="succeeded",
         engine=engine,
+        source=source.source if source else None,
+        source_reason=source.reason if source else None,
+        usable_text_layer=source.usable if source else None,
         truncated=recognized.truncated,
         retried=recognized.retried,
         output_tokens=recognized.output_tokens,

@@ -13,7 +13,13 @@ from worker.layout.sanitise import safe_markdown
 _DISPLAY_MATH = re.compile(r"^\s*(\\\[|\$\$|\\begin\{(equation|align|gather|multline|eqnarray|flalign)\*?\})")
 
 
+# running heads and footers are kept in layout.json but are not part of the text
+_FURNITURE = frozenset({"page_header", "page_footer"})
+
+
 def block_markdown(block: Block) -> str:
+    if block.type in _FURNITURE:
+        return ""
     text = block.text.strip()
     if block.type == "image":
         reference = f"![]({block.image})" if block.image else ""

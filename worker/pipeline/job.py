@@ -35,6 +35,7 @@ from worker.pipeline.results import assemble_results
 from worker.pipeline.runner import run_pages
 from worker.pipeline.source import limits_of, materialize, scratch_dir
 from worker.pipeline.store import TaskSnapshot, TaskStore
+from worker.textlayer.route import TextLayerRouter
 
 TerminalHook = Callable[[str, TaskStatus], None]
 RetrySender = Callable[[str, str, float], None]  # (task id, queue, countdown seconds)
@@ -189,7 +190,15 @@ def _execute(ctx: WorkerContext, log: EventLogger, snapshot: TaskSnapshot, cance
                 options=options,
                 limits=limits_of(settings),
             )
-            processor = PageProcessor(ctx.engine, ctx.storage, ctx.store, ctx.render, log, ctx.page_gate)
+            processor = PageProcessor(
+                ctx.engine,
+                ctx.storage,
+                ctx.store,
+                ctx.render,
+                log,
+                ctx.page_gate,
+                router=TextLayerRouter(settings.default_strategy),
+            )
             todo = [n for n in numbers if n not in already]
             run_pages(
                 processor,

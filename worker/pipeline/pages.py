@@ -23,11 +23,12 @@ from shared.options import TaskOptions
 from shared.storage import Storage
 from shared.storage.keys import image_key, page_checkpoint_key
 from worker.engines.base import Engine, EngineCanceled, PageRequest
-from worker.layout.blocks import build_page, failed_page
+from worker.layout.blocks import PageSource, build_page, failed_page
 from worker.layout.crops import crop_jpeg
 from worker.layout.markdown import page_markdown
 from worker.pipeline.render import RenderedPage
 from worker.pipeline.store import TaskStore
+from worker.textlayer.route import TEXT_LAYER_ENGINE, TextLayerPage, TextLayerRouter, ToEngine, crop_region
 
 
 class Renderer(Protocol):
@@ -77,6 +78,7 @@ class PageProcessor:
         render: Renderer,
         log: EventLogger,
         gate: threading.Semaphore | None = None,
+        router: TextLayerRouter | None = None,
     ) -> None:
         self.engine = engine
         self.storage = storage
@@ -85,6 +87,8 @@ class PageProcessor:
         self.log = log
         # bounds the pages (images, prepared tensors) one worker holds across all its tasks
         self.gate = gate
+        # decides, before rendering, which pages are read from their text layer (None: all OCR)
+        self.router = router
 
     def process(
         self, job: PageJob, number: int, cancel: threading.Event, on_delta: DeltaSink | None = None
@@ -100,6 +104,9 @@ class PageProcessor:
         timings = PageTimings()
         began = time.perf_counter()
         try:
+            routed = self._route(job, number)
+            if isinstance(routed, TextLayerPage):
+                return self._text_layer_page(job, number, routed, on_delta, began)
             rendered = self.render(job.path, job.is_pdf, number, job.dpi, job.limits, options=job.options)
             timings.render_ms = rendered.render_ms
             started = time.perf_counter()
@@ -134,6 +141,7 @@ class PageProcessor:
             engine=self.engine.info.name,
             recognized=recognized,
             timings=timings,
+            source=PageSource("ocr", routed.reason),
         )
         for crop in crops:
             self.storage.put_bytes(
@@ -153,6 +161,40 @@ class PageProcessor:
             self.log.warning("task.page.truncated", page=number, tokens=page.output_tokens)
         self.log.debug("task.page.done", page=number, blocks=len(page.blocks), **timings.model_dump())
         return PageOutcome(number, ok=True, truncated=page.truncated)
+
+    def _route(self, job: PageJob, number: int) -> TextLayerPage | ToEngine:
+        if self.router is None:
+            return ToEngine("strategy_ocr")
+        return self.router.route(job.path, job.is_pdf, number, job.dpi, job.limits, job.options)
+
+    def _text_layer_page(
+        self, job: PageJob, number: int, routed: TextLayerPage, on_delta: DeltaSink | None, began: float
+    ) -> PageOutcome:
+        """A page read from its text layer: it never reaches the engine, and is stored,
+        checkpointed and announced like any other page."""
+        timings = PageTimings(render_ms=routed.read_ms)
+        page, crops = build_page(
+            number=number,
+            width=routed.width,
+            height=routed.height,
+            dpi=routed.dpi,
+            engine=TEXT_LAYER_ENGINE,
+            recognized=routed.recognized,
+            timings=timings,
+            source=PageSource("text_layer", routed.reason, routed.usable),
+        )
+        for crop in crops:
+            jpeg = crop_region(job.path, number, routed.dpi, crop.bbox)
+            self.storage.put_bytes(image_key(job.task_id, crop.name), jpeg, "image/jpeg")
+        markdown = page_markdown(page)
+        if on_delta is not None and markdown:
+            on_delta(number, markdown)
+        self._checkpoint(job.task_id, page, markdown)
+        self.store.page_succeeded(job.task_id, page)
+        observe_page(TEXT_LAYER_ENGINE, "succeeded", time.perf_counter() - began, render_ms=routed.read_ms)
+        if not routed.usable:
+            self.log.warning("task.page.text_layer_unusable", page=number, reason=routed.reason)
+        return PageOutcome(number, ok=True)
 
     def _fail(
         self, job: PageJob, number: int, code: str, message: str, timings: PageTimings, began: float

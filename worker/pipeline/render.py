@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +69,17 @@ def render_pdf_page(path: str, number: int, dpi: int, limits: Limits) -> Rendere
         finally:
             del page
     return RenderedPage(number, image, effective, _ms_since(started))
+
+
+@contextmanager
+def pdf_page(path: str, number: int) -> Iterator[pymupdf.Page]:
+    """A page of the cached document, held under the MuPDF lock (for the text-layer reader)."""
+    with _mupdf_lock:
+        page = _open_cached(path).load_page(number - 1)
+        try:
+            yield page
+        finally:
+            del page
 
 
 def _open_cached(path: str) -> pymupdf.Document:

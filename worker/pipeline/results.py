@@ -7,7 +7,8 @@ from typing import Any
 from shared.layout import LayoutDocument, SourceInfo
 from shared.storage import Storage
 from shared.storage.keys import images_prefix, layout_key, markdown_key
-from worker.layout.markdown import document_markdown
+from worker.layout.markdown import document_markdown, page_markdown
+from worker.layout.running_heads import mark_repeated_furniture
 from worker.pipeline.pages import load_checkpoint
 from worker.pipeline.store import TaskSnapshot
 
@@ -28,6 +29,11 @@ def assemble_results(
         page, page_md = load_checkpoint(storage, snapshot.id, number)
         pages.append(page)
         markdown.append((number, page_md))
+    # running heads show only across pages; the pages they change get their markdown again
+    changed = mark_repeated_furniture(pages)
+    markdown = [
+        (n, page_markdown(p) if n in changed else md) for p, (n, md) in zip(pages, markdown, strict=True)
+    ]
     document = LayoutDocument(
         task_id=snapshot.id,
         engine=engine,

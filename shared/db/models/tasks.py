@@ -133,6 +133,8 @@ class Page(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     render_ms: Mapped[int | None] = mapped_column(Integer)
     engine_ms: Mapped[int | None] = mapped_column(Integer)
+    # text_layer or ocr, once the page succeeded (see docs/layout-json.md, "Text layer or OCR")
+    source: Mapped[str | None] = mapped_column(String(16))
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     task: Mapped[Task] = relationship(back_populates="pages")
