@@ -52,6 +52,7 @@ def worker_env(args: argparse.Namespace, data: Path) -> dict[str, str]:
             "OCR_DEEPSEEK_RETRY_NGRAM_SIZE": "0",
             "OCR_PAGES_IN_FLIGHT": str(args.pages_in_flight),
             "OCR_DEFAULT_DPI": str(A4_DPI),
+            "OCR_DEFAULT_STRATEGY": "ocr",
             "OCR_LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
         }
@@ -92,7 +93,8 @@ def create_tasks(data: Path, docs: list[Path], mode: str) -> list[str]:
                 content_type="application/pdf",
                 size_bytes=path.stat().st_size,
                 sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
-                options=TaskOptions(mode=mode).model_dump(mode="json", exclude_none=True),
+                # the bench PDFs carry a text layer: `auto` would read it and leave the engine idle
+                options=TaskOptions(mode=mode, strategy="ocr").model_dump(mode="json", exclude_none=True),
                 created_at=utcnow(),
                 enqueued_at=utcnow(),
             )
