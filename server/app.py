@@ -19,6 +19,7 @@ from server.limits import BodyLimit
 from server.openai import chat as openai_chat
 from server.openai import models as openai_models
 from server.openai.errors import OpenAIErrorShape
+from server.openapi import install_docs_pages, install_openapi, operation_id
 from server.ops import endpoints as ops_endpoints
 from server.ops.exposition import metrics_registry
 from server.ops.http_metrics import HttpMetricsMiddleware
@@ -68,7 +69,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="ocrp",
         version="0.1.0",
         description=DESCRIPTION,
+        generate_unique_id_function=operation_id,
+        # served from local assets by install_docs_pages: FastAPI's own pages load a CDN
+        docs_url=None,
+        redoc_url=None,
     )
+    install_openapi(app)
+    install_docs_pages(app)
     app.state.settings = settings
     app.state.storage = make_storage(settings)
     app.state.celery = make_celery(settings)

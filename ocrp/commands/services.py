@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ocrp.commands.option_flags import MODE_CHOICE
+
 if TYPE_CHECKING:
     from shared.config import Settings
 
@@ -101,7 +103,7 @@ def check_engine_prerequisites(engine: str) -> None:
 @click.option("--name", default=None, help="Worker node name (default: engine@host).")
 @click.option(
     "--mode",
-    type=click.Choice(["tiny", "small", "base", "large", "gundam"]),
+    type=MODE_CHOICE,
     default=None,
     help="Resolution mode the GPU engine serves (OCR_DEEPSEEK_MODE).",
 )

@@ -16,6 +16,7 @@ from server.batches.service import NewBatch
 from server.batches.uploads import judge_source, stage_source
 from server.deps import CallerDep, CeleryDep, SessionDep, SettingsDep, StorageDep
 from server.errors import responses
+from server.forms import OptionsForm, RefuseUnknownFields
 from server.idempotency import REPLAYED_HEADER
 from server.tasks.service import validate_options, validate_webhook_url
 from server.tasks.uploads import staging_file
@@ -25,7 +26,7 @@ from shared.config import Settings
 from shared.db.models import Batch
 from shared.errors import Conflict, InvalidRequest, NotFound
 from shared.filenames import safe_filename
-from shared.options import Mode, PromptPreset, TaskOptions
+from shared.options import TaskOptions
 from shared.storage import ObjectNotFound
 
 upload_router = APIRouter(prefix="/v1/batches", tags=["batches"])
@@ -117,6 +118,7 @@ def create_batch(
     response_model=BatchResource,
     responses=responses(400, 409, 413, 415, 422, 503),
     summary="Back-fill an uploaded zip or tar archive, or a text file of URLs",
+    dependencies=[RefuseUnknownFields],
 )
 async def upload_batch(
     session: SessionDep,
@@ -125,11 +127,7 @@ async def upload_batch(
     celery: CeleryDep,
     caller: CallerDep,
     file: Annotated[UploadFile, File(description="zip, tar (optionally gz/bz2/xz), or URLs one a line.")],
-    mode: Annotated[Mode, Form()] = Mode.gundam,
-    prompt: Annotated[PromptPreset, Form()] = PromptPreset.document,
-    custom_prompt: Annotated[str | None, Form(max_length=10_000)] = None,
-    dpi: Annotated[int | None, Form()] = None,
-    pages: Annotated[str | None, Form(max_length=1000)] = None,
+    options: OptionsForm,
     output_prefix: Annotated[str | None, Form(max_length=2048)] = None,
     webhook_url: Annotated[str | None, Form(max_length=2048)] = None,
     dedupe: Annotated[bool, Form()] = False,
@@ -137,9 +135,6 @@ async def upload_batch(
     idempotency_header: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> JSONResponse:
     idempotency_key = idempotency_key or idempotency_header
-    options = TaskOptions(
-        mode=mode, prompt=prompt, custom_prompt=custom_prompt or None, dpi=dpi, pages=pages or None
-    )
     spec = await run_in_threadpool(
         _spec,
         settings,

@@ -8,7 +8,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from server.tasks.schemas import OptionFields, TaskError
+from shared.db.models.batches import BatchStatus
 from shared.errors import InvalidRequest
+
+# a batch item: waiting for its task, its task's status, or never a task (skipped)
+ItemStatusName = Literal["pending", "queued", "running", "succeeded", "failed", "canceled", "skipped"]
 
 
 class BatchCreate(OptionFields):
@@ -78,7 +82,7 @@ class BatchProgress(BaseModel):
 class BatchResource(BaseModel):
     object: Literal["batch"] = "batch"
     id: str
-    status: str
+    status: BatchStatus
     source: BatchSource
     options: dict[str, Any]
     output_prefix: str | None
@@ -105,7 +109,7 @@ class BatchItemResource(BaseModel):
     object: Literal["batch_item"] = "batch_item"
     id: int
     source: str = Field(description="s3://bucket/key, the URL, or the archive member's name.")
-    status: str = Field(description="pending, queued, running, succeeded, failed, canceled or skipped.")
+    status: ItemStatusName = Field(description="Where the document is: its task's status, or pending/skipped.")
     task_id: str | None
     pages_done: int | None
     error: TaskError | None

@@ -25,6 +25,7 @@ from server.deps import (
 )
 from server.errors import responses
 from server.events.deps import EventPublisherDep
+from server.forms import OptionsForm, RefuseUnknownFields
 from server.idempotency import IdempotencyKeyDep
 from server.quotas import check_quota
 from server.tasks import service
@@ -36,7 +37,6 @@ from shared.db.models import Task, TaskStatus
 from shared.documents.inspect import Limits
 from shared.events.model import status_of
 from shared.filenames import safe_filename
-from shared.options import Mode, PromptPreset, TaskOptions
 from shared.page_ranges import select_pages
 from shared.storage import Storage
 from shared.webhooks.emit import PendingDeliveries
@@ -93,6 +93,7 @@ def _commit_new(
     response_model=TaskResource,
     responses=responses(400, 413, 415, 422, 429, 503),
     summary="Submit a document by upload",
+    dependencies=[RefuseUnknownFields],
 )
 async def upload_task(
     session: SessionDep,
@@ -104,19 +105,10 @@ async def upload_task(
     file: Annotated[
         UploadFile, File(description="PDF, PNG, JPEG, TIFF or WebP; the type is read from the content.")
     ],
-    mode: Annotated[Mode, Form()] = Mode.gundam,
-    prompt: Annotated[PromptPreset, Form()] = PromptPreset.document,
-    custom_prompt: Annotated[str | None, Form(max_length=10_000)] = None,
-    dpi: Annotated[int | None, Form()] = None,
-    pages: Annotated[str | None, Form(max_length=1000)] = None,
+    requested: OptionsForm,
     webhook_url: Annotated[str | None, Form(max_length=2048)] = None,
 ) -> JSONResponse:
-    options = service.validate_options(
-        TaskOptions(
-            mode=mode, prompt=prompt, custom_prompt=custom_prompt or None, dpi=dpi, pages=pages or None
-        ),
-        settings,
-    )
+    options = service.validate_options(requested, settings)
     spec = service.NewTask(
         owner=caller.owner,
         options=options,

@@ -7,28 +7,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.db.models import Task
+from shared.db.models import PageStatus, SourceKind, Task, TaskStatus
 from shared.errors import InvalidRequest
-from shared.options import Mode, PromptPreset, TaskOptions
+from shared.options import TaskOptions
 
 
-class OptionFields(BaseModel):
-    """The task options as flat JSON fields, shared by every request that creates work."""
-
-    mode: Mode = Mode.gundam
-    prompt: PromptPreset = PromptPreset.document
-    custom_prompt: str | None = Field(None, max_length=10_000)
-    dpi: int | None = None
-    pages: str | None = Field(None, max_length=1000)
+class OptionFields(TaskOptions):
+    """The task options as flat JSON fields, shared by every request that creates work. The
+    fields are `TaskOptions`' own; a body adds its other members beside them."""
 
     def options(self) -> TaskOptions:
-        return TaskOptions(
-            mode=self.mode,
-            prompt=self.prompt,
-            custom_prompt=self.custom_prompt,
-            dpi=self.dpi,
-            pages=self.pages,
-        )
+        return TaskOptions.model_validate(self.model_dump(include=set(TaskOptions.model_fields)))
 
 
 class TaskCreate(OptionFields):
@@ -71,7 +60,7 @@ class TaskError(BaseModel):
 
 
 class Source(BaseModel):
-    kind: str
+    kind: SourceKind
     filename: str | None
     uri: str | None
     content_type: str | None
@@ -91,7 +80,7 @@ class TaskResource(BaseModel):
     object: Literal["task"] = "task"
     id: str
     owner: str
-    status: str
+    status: TaskStatus
     source: Source
     options: dict[str, Any]
     progress: Progress
@@ -194,7 +183,7 @@ class TaskList(BaseModel):
 
 class PageResource(BaseModel):
     number: int
-    status: str
+    status: PageStatus
     width: int | None
     height: int | None
     dpi: int | None
