@@ -109,7 +109,7 @@ class BatchItemResource(BaseModel):
     object: Literal["batch_item"] = "batch_item"
     id: int
     source: str = Field(description="s3://bucket/key, the URL, or the archive member's name.")
-    status: ItemStatusName = Field(description="Where the document is: its task's status, or pending/skipped.")
+    status: ItemStatusName = Field(description="Its task's status, or pending or skipped.")
     task_id: str | None
     pages_done: int | None
     error: TaskError | None

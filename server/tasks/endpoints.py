@@ -29,6 +29,7 @@ from server.forms import OptionsForm, RefuseUnknownFields
 from server.idempotency import IdempotencyKeyDep
 from server.quotas import check_quota
 from server.tasks import service
+from server.tasks.polling import WaitForEnd, retry_after_s
 from server.tasks.schemas import PageList, PageResource, TaskCreate, TaskError, TaskList, TaskResource
 from server.tasks.uploads import stage_upload, staging_file
 from shared.clock import utcnow
@@ -36,9 +37,10 @@ from shared.config import Settings
 from shared.db.models import Task, TaskStatus
 from shared.documents.inspect import Limits
 from shared.events.model import status_of
-from shared.filenames import safe_filename
+from shared.filenames import filename_of_uri, safe_filename
 from shared.page_ranges import select_pages
 from shared.storage import Storage
+from shared.task_metadata import parse_form_metadata
 from shared.webhooks.emit import PendingDeliveries
 from shared.webhooks.task_events import record_task_event
 
@@ -107,6 +109,9 @@ async def upload_task(
     ],
     requested: OptionsForm,
     webhook_url: Annotated[str | None, Form(max_length=2048)] = None,
+    metadata: Annotated[
+        str | None, Form(description="A JSON object returned unchanged with the task (see docs/api.md).")
+    ] = None,
 ) -> JSONResponse:
     options = service.validate_options(requested, settings)
     spec = service.NewTask(
@@ -116,6 +121,7 @@ async def upload_task(
         # a task without its own webhook gets its key's default one
         webhook_url=service.validate_webhook_url(webhook_url or caller.webhook_url, settings),
         filename=safe_filename(file.filename),
+        metadata=parse_form_metadata(metadata) if metadata else None,
     )
     if key is None:  # refuse early; a retried request must still get its replay
         check_quota(session, settings, caller.owner)
@@ -132,11 +138,20 @@ async def upload_task(
     return _commit_new(session, settings, celery, caller, task, key, fp, storage)
 
 
+def _source_filename(body: TaskCreate) -> str | None:
+    """The filename given, else the one the URL or S3 key ends with."""
+    if body.filename:
+        return safe_filename(body.filename)
+    source = body.url or body.s3_uri
+    return filename_of_uri(source) if source else None
+
+
 def _request_fields(spec: service.NewTask) -> dict[str, Any]:
     return {
         "options": spec.options.model_dump(mode="json", exclude_none=True),
         "filename": spec.filename,
         "webhook_url": spec.webhook_url,
+        "metadata": spec.metadata,
     }
 
 
@@ -164,7 +179,8 @@ def create_task(
         options=options,
         queue=service.queue_for(options, settings),
         webhook_url=service.validate_webhook_url(body.webhook_url or caller.webhook_url, settings),
-        filename=safe_filename(body.filename) if body.filename else None,
+        filename=_source_filename(body),
+        metadata=body.metadata,
     )
     check_quota(session, settings, caller.owner)
     task = service.create_source_task(session, settings, spec, body.url, body.s3_uri)
@@ -187,10 +203,26 @@ def list_tasks(
     )
 
 
-@router.get("/{task_id}", response_model=TaskResource, responses=responses(404), summary="Get a task")
-def get_task(task_id: str, session: SessionDep, settings: SettingsDep, caller: CallerDep) -> TaskResource:
+@router.get(
+    "/{task_id}",
+    response_model=TaskResource,
+    responses=responses(404),
+    summary="Get a task (with ?wait=S: when it ends, or after S seconds)",
+)
+def get_task(
+    _waited: WaitForEnd,  # first: the long-poll waits before the session below is opened
+    task_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    caller: CallerDep,
+    response: Response,
+) -> TaskResource:
     task = service.get_task(session, caller.owner, task_id)
-    return TaskResource.of(task, settings.public_url, utcnow())
+    resource = TaskResource.of(task, settings.public_url, utcnow())
+    if task.status == TaskStatus.queued:
+        resource.queue_position = service.queue_position(session, task)
+        response.headers["Retry-After"] = str(retry_after_s(resource.queue_position))
+    return resource
 
 
 @router.get(
@@ -226,17 +258,16 @@ def get_pages(
     return PageList(data=data, next_cursor=str(next_after) if next_after is not None else None)
 
 
-@router.delete(
-    "/{task_id}",
+@router.post(
+    "/{task_id}/cancel",
     responses={
         200: {"model": TaskResource, "description": "A queued task was canceled."},
         202: {"model": TaskResource, "description": "A running task will stop at its next page."},
-        204: {"description": "A finished task and its stored data were deleted."},
-        **responses(404, 409, 503),
+        **responses(404, 409),
     },
-    summary="Cancel a queued or running task, or delete a finished one",
+    summary="Cancel a queued or running task (its data is kept; DELETE removes it)",
 )
-def delete_task(
+def cancel_task(
     task_id: str,
     session: SessionDep,
     settings: SettingsDep,
@@ -244,22 +275,35 @@ def delete_task(
     celery: CeleryDep,
     caller: CallerDep,
     events: EventPublisherDep,
-) -> Response:
+) -> JSONResponse:
     task = service.get_task(session, caller.owner, task_id)
-    outcome = service.cancel_or_delete(session, storage, task)
-    if outcome == "deleted":
-        idempotency.forget_resource(session, task.owner, task.id)
+    outcome = service.cancel(session, storage, task)
     # a queued task is canceled here, not by a worker: its event is recorded with the new state
     pending = record_task_event(session, settings, task) if outcome == "canceled" else PendingDeliveries()
     session.commit()
     pending.send(celery)
     if outcome == "canceled":  # no worker will: tell the task's live watchers
         events.publish(status_of(task))
-    if outcome == "deleted":
-        return Response(status_code=status.HTTP_204_NO_CONTENT)
     code = 200 if outcome == "canceled" else 202
     body = TaskResource.of(task, settings.public_url, utcnow()).model_dump(mode="json")
     return JSONResponse(body, status_code=code)
+
+
+@router.delete(
+    "/{task_id}",
+    status_code=204,
+    responses={
+        204: {"description": "The finished task and its stored data were deleted."},
+        **responses(404, 409, 503),
+    },
+    summary="Delete a finished task and its results (409 task_not_finished while it runs)",
+)
+def delete_task(task_id: str, session: SessionDep, storage: StorageDep, caller: CallerDep) -> Response:
+    task = service.get_task(session, caller.owner, task_id)
+    service.delete(session, storage, task)
+    idempotency.forget_resource(session, task.owner, task.id)
+    session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from shared.db.models import PageStatus, SourceKind, Task, TaskStatus
 from shared.errors import InvalidRequest
 from shared.options import TaskOptions
+from shared.task_metadata import TaskMetadata
 
 
 class OptionFields(TaskOptions):
@@ -29,6 +30,7 @@ class TaskCreate(OptionFields):
     s3_uri: str | None = Field(None, description="s3://bucket/key of the document.", max_length=4096)
     filename: str | None = Field(None, description="Name to record for the document.", max_length=255)
     webhook_url: str | None = Field(None, max_length=2048)
+    metadata: TaskMetadata | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> TaskCreate:
@@ -101,6 +103,12 @@ class TaskResource(BaseModel):
     reused_from: str | None = Field(
         description="With batch dedupe: the earlier task of identical content whose results were copied."
     )
+    metadata: dict[str, Any] | None = Field(description="The metadata the task was submitted with.")
+    queue_position: int | None = Field(
+        None,
+        description="On `GET /v1/tasks/{id}` of a queued task: tasks ahead of it in its queue "
+        "(0: next). Null otherwise.",
+    )
 
     @classmethod
     def of(cls, task: Task, base_url: str, now: datetime) -> TaskResource:
@@ -132,6 +140,7 @@ class TaskResource(BaseModel):
             results_expired_at=task.results_expired_at,
             batch_id=task.batch_id,
             reused_from=task.reused_from,
+            metadata=task.client_metadata,
         )
 
 

@@ -4,7 +4,7 @@ commits and then enqueues."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from celery import Celery
 from sqlalchemy import func, select, update
@@ -33,6 +33,7 @@ class NewTask:
     webhook_url: str | None
     queue: str = QUEUE_INTERACTIVE
     filename: str | None = None
+    metadata: dict[str, Any] | None = None
 
 
 def validate_options(options: TaskOptions, settings: Settings) -> TaskOptions:
@@ -71,6 +72,7 @@ def _new_row(spec: NewTask, kind: SourceKind, uri: str | None) -> Task:
         filename=spec.filename,
         options=spec.options.model_dump(mode="json", exclude_none=True),
         webhook_url=spec.webhook_url,
+        client_metadata=spec.metadata,
         created_at=utcnow(),
     )
 
@@ -164,6 +166,20 @@ def list_tasks(
     return rows[:limit], next_cursor
 
 
+def queue_position(session: Session, task: Task) -> int:
+    """How many tasks of the same queue are ahead of this queued one (0: it is next)."""
+    ahead = session.scalar(
+        select(func.count())
+        .select_from(Task)
+        .where(
+            Task.status == TaskStatus.queued,
+            Task.queue == task.queue,
+            Task.created_at < task.created_at,
+        )
+    )
+    return int(ahead or 0)
+
+
 def list_pages(session: Session, task: Task, after: int, limit: int) -> tuple[list[Page], int | None]:
     rows = list(
         session.scalars(
@@ -201,6 +217,28 @@ def cancel_or_delete(session: Session, storage: Storage, task: Task) -> CancelOu
         ) from exc
     session.delete(task)
     return "deleted"
+
+
+def cancel(session: Session, storage: Storage, task: Task) -> CancelOutcome:
+    """`POST /v1/tasks/{id}/cancel`: a queued task is canceled at once, a running one stops at
+    its next page. A finished task has nothing left to cancel."""
+    if TaskStatus(task.status).terminal:
+        raise Conflict(
+            f"the task is {task.status}; only queued or running tasks can be canceled", "task_finished"
+        )
+    return cancel_or_delete(session, storage, task)
+
+
+def delete(session: Session, storage: Storage, task: Task) -> None:
+    """`DELETE /v1/tasks/{id}`: a finished task and its stored data. Work still queued or
+    running is refused rather than canceled, so that a retried DELETE never loses results."""
+    if not TaskStatus(task.status).terminal:
+        raise Conflict(
+            f"the task is {task.status}; cancel it first (POST /v1/tasks/{task.id}/cancel), "
+            "then delete it once it has stopped",
+            "task_not_finished",
+        )
+    cancel_or_delete(session, storage, task)
 
 
 def retry(session: Session, task: Task) -> Task:

@@ -25,6 +25,7 @@ PROTECTED = [
     ("GET", f"{SOME_TASK}/result.md"),
     ("GET", f"{SOME_TASK}/result.zip"),
     ("DELETE", SOME_TASK),
+    ("POST", f"{SOME_TASK}/cancel"),
     ("POST", f"{SOME_TASK}/retry"),
     ("POST", "/v1/tasks"),
     ("POST", "/v1/tasks/upload"),

@@ -136,14 +136,14 @@ def test_a_task_that_outlives_the_time_limit_is_answered_504_and_keeps_running(s
     task = stack.api.get(f"/v1/tasks/{task_id}").json()
     assert task["status"] == "queued"
     assert task["options"]["mode"] == "gundam"
-    assert stack.api.delete(f"/v1/tasks/{task_id}").status_code == 200
+    assert stack.api.post(f"/v1/tasks/{task_id}/cancel").status_code == 200
     # the chat route times out the same way, in OpenAI's error shape
     response = chat(stack, messages=image_message(f"data:application/pdf;base64,{PDF}", "Free OCR."))
     error = assert_error(response, 504, "ocr_timeout")
     assert error["type"] == "server_error"
     task = stack.api.get(f"/v1/tasks/{response.json()['task_id']}").json()
     assert task["options"]["custom_prompt"] == "<image>\nFree OCR."
-    stack.api.delete(f"/v1/tasks/{task['id']}")
+    stack.api.post(f"/v1/tasks/{task['id']}/cancel")
 
 
 @pytest.mark.parametrize(
@@ -251,7 +251,7 @@ def test_a_gpu_model_served_in_one_mode_is_listed_and_sets_the_mode(stack: Stack
         assert_error(response, 504, "ocr_timeout")
         task = stack.api.get(f"/v1/tasks/{response.json()['task_id']}").json()
         assert task["options"] == {"mode": "base", "prompt": "document"}
-        stack.api.delete(f"/v1/tasks/{task['id']}")
+        stack.api.post(f"/v1/tasks/{task['id']}/cancel")
     finally:
         with session_scope(stack.settings.database_url) as session:
             heartbeats.remove(session, "wrk_gpu")
@@ -262,7 +262,7 @@ def test_a_malformed_last_event_id_is_refused(stack: Stack) -> None:
     task_id = response.json()["id"]
     refused = stack.api.get(f"/v1/tasks/{task_id}/events", headers={"Last-Event-ID": "1700000000000-0"})
     assert_error(refused, 400, "invalid_last_event_id")
-    stack.api.delete(f"/v1/tasks/{task_id}")
+    stack.api.post(f"/v1/tasks/{task_id}/cancel")
 
 
 def test_the_routes_are_documented_without_dangling_references(stack: Stack) -> None:
