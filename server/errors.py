@@ -46,6 +46,12 @@ class ErrorResponse(BaseModel):
     )
 
 
+class TaskTimeoutResponse(ErrorResponse):
+    """504 `ocr_timeout` of the synchronous routes: the task goes on, under this id."""
+
+    task_id: str
+
+
 def error_json(
     status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any
 ) -> JSONResponse:

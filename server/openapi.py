@@ -57,11 +57,23 @@ def _rewrite_refs(node: Any, renames: dict[str, str]) -> Any:
     return node
 
 
+def _errors_as_json(document: dict[str, Any]) -> None:
+    """Errors are JSON on every route, also those whose success is HTML (`/ops`)."""
+    for path_item in document.get("paths", {}).values():
+        for operation in path_item.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status[:1] in "45" and content and "application/json" not in content:
+                    response["content"] = {"application/json": next(iter(content.values()))}
+
+
 def tidy(document: dict[str, Any]) -> dict[str, Any]:
-    """Form bodies named after their operation (`UploadTaskForm`), and every reference to
-    FastAPI's validation error pointed at `ErrorResponse`. Pure: a new document is returned."""
+    """Form bodies named after their operation (`UploadTaskForm`), every reference to
+    FastAPI's validation error pointed at `ErrorResponse`, and error bodies as JSON. Pure: a
+    new document is returned."""
     renames = _renames(document)
     tidied: dict[str, Any] = _rewrite_refs(document, renames)
+    _errors_as_json(tidied)
     schemas = tidied.get("components", {}).get("schemas", {})
     for old, new in renames.items():
         schema = schemas.pop(old, None)

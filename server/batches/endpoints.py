@@ -262,7 +262,9 @@ def cancel_batch(
     summary="One JSON line per source object: task, status, result keys, error",
     response_class=StreamingResponse,
 )
-def manifest(batch_id: str, session: SessionDep, storage: StorageDep, caller: CallerDep) -> StreamingResponse:
+def batch_manifest(
+    batch_id: str, session: SessionDep, storage: StorageDep, caller: CallerDep
+) -> StreamingResponse:
     batch = service.get_batch(session, caller.owner, batch_id)
     if batch.manifest_key is None or batch.active:
         raise Conflict(
