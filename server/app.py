@@ -13,6 +13,7 @@ from server.auth.gate import UploadAuthGate
 from server.auth.ratelimit import make_rate_limiter
 from server.batches import endpoints as batch_endpoints
 from server.errors import install_error_handlers, responses
+from server.head import HeadAsGet
 from server.events import endpoints as event_endpoints
 from server.interactive import endpoints as interactive_endpoints
 from server.limits import BodyLimit
@@ -91,6 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     install_error_handlers(app)
     limits = upload_limits(settings)
+    # innermost: routes see a GET, every layer outside it the HEAD the client sent
+    app.add_middleware(HeadAsGet)
     app.add_middleware(BodyLimit, default_limit=settings.max_json_body_bytes, upload_limits=limits)
     # an anonymous upload is refused before a byte of its body is read
     app.add_middleware(UploadAuthGate, state=app.state, upload_paths=tuple(limits))

@@ -179,6 +179,23 @@ def test_an_anonymous_upload_is_refused_before_its_body_is_sent(embedded_stack: 
     assert b"www-authenticate: Bearer" in answer.lower().replace(b"bearer", b"Bearer")
 
 
+@pytest.mark.slow
+def test_a_read_only_keys_upload_is_refused_before_its_body_is_sent(embedded_stack: Stack) -> None:
+    reader = embedded_stack.new_key("alice", "read")
+    _, url = embedded_stack.start_api_server()
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        sock.sendall(
+            b"POST /v1/tasks/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 150000000\r\n"
+            + f"Authorization: Bearer {reader}\r\n".encode()
+            + b"Content-Type: multipart/form-data; boundary=B\r\n\r\n"
+        )
+        answer = sock.recv(65536)  # no byte of the 150 MB body was sent
+    assert answer.startswith(b"HTTP/1.1 403 "), answer[:200]
+    assert b'"code":"forbidden"' in answer
+    assert b"submit" in answer  # the message names the scope the key lacks
+
+
 def test_the_caller_carries_the_key_and_its_default_webhook(embedded_stack: Stack) -> None:
     from server.auth.authenticate import resolve_caller
     from shared.apikeys.store import create_key
