@@ -32,6 +32,29 @@ def keys() -> None:
     """API keys. Only a hash is stored: a key's secret is shown once, when it is created."""
 
 
+def _check_webhook_url(url: str) -> None:
+    """The check every submission makes of its webhook URL, made now: a URL it would refuse
+    (a private address, no signing secret) would make every submission with this key fail."""
+    from server.tasks.service import validate_webhook_url
+    from shared.config import get_settings
+    from shared.errors import OcrpError
+
+    settings = get_settings()
+    if not settings.webhook_secrets.strip():
+        raise click.BadParameter(
+            "this installation cannot sign webhooks (OCR_WEBHOOK_SECRETS is empty), so a "
+            "default webhook would make every submission with this key fail",
+            param_hint="--webhook-url",
+        )
+    try:
+        validate_webhook_url(url, settings)
+    except OcrpError as exc:
+        raise click.BadParameter(
+            f"{exc.message} ({exc.code}); every submission with this key would be refused",
+            param_hint="--webhook-url",
+        ) from None
+
+
 @keys.command("create")
 @click.option("--owner", required=True, help="Whose tasks the key creates and sees.")
 @click.option(
@@ -54,14 +77,7 @@ def create(owner: str, scopes: str, name: str | None, webhook_url: str | None) -
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--scope") from exc
     if webhook_url:
-        from shared.config import get_settings
-
-        if not get_settings().webhook_secrets.strip():
-            raise click.BadParameter(
-                "this installation cannot sign webhooks (OCR_WEBHOOK_SECRETS is empty), so a "
-                "default webhook would make every submission with this key fail",
-                param_hint="--webhook-url",
-            )
+        _check_webhook_url(webhook_url)
     try:
         with _session() as session:
             key, token = create_key(session, owner, scope_list, name, webhook_url)
