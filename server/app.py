@@ -13,8 +13,8 @@ from server.auth.gate import UploadAuthGate
 from server.auth.ratelimit import make_rate_limiter
 from server.batches import endpoints as batch_endpoints
 from server.errors import install_error_handlers, responses
-from server.head import HeadAsGet
 from server.events import endpoints as event_endpoints
+from server.head import HeadAsGet
 from server.interactive import endpoints as interactive_endpoints
 from server.limits import BodyLimit
 from server.openai import chat as openai_chat

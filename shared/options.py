@@ -20,6 +20,13 @@ class Mode(StrEnum):
     gundam = "gundam"
 
 
+class TableFormat(StrEnum):
+    """How tables are written in the markdown (layout.json always keeps the engine's HTML)."""
+
+    html = "html"
+    markdown = "markdown"
+
+
 class PromptPreset(StrEnum):
     document = "document"
     free_ocr = "free_ocr"
@@ -74,6 +81,12 @@ class TaskOptions(BaseModel):
     dpi: int | None = Field(None, description="PDF render resolution; the server default when empty.")
     pages: str | None = Field(
         None, max_length=1000, description="Pages to process, e.g. `1-3,7` or `5-`; all when empty."
+    )
+
+    table_format: TableFormat | None = Field(
+        None,
+        description="Tables in the markdown as `html` (the default: keeps merged cells) or "
+        "`markdown` pipe tables.",
     )
 
     @field_validator("pages")

@@ -132,7 +132,8 @@ class PageProcessor:
             self.storage.put_bytes(
                 image_key(job.task_id, crop.name), crop_jpeg(rendered.image, crop.bbox), "image/jpeg"
             )
-        self._checkpoint(job.task_id, page, page_markdown(page), recognized.raw_text)
+        markdown = page_markdown(page, job.options.table_format)
+        self._checkpoint(job.task_id, page, markdown, recognized.raw_text)
         self.store.page_succeeded(job.task_id, page)
         observe_page(
             self.engine.info.name,
