@@ -83,6 +83,10 @@ def _summary(batch: dict[str, Any]) -> None:
     )
     if batch["error"]:
         click.echo(f"error  {batch['error']['code']}: {batch['error']['message']}")
+    for group in batch.get("failures") or []:  # why documents failed, not only how many
+        click.echo(f"failed  {group['count']} x {group['code']}: {group['message']}")
+    if batch.get("retry_hint"):
+        click.echo(f"retry  {batch['retry_hint']}")
     if batch["manifest"]:
         click.echo(f"manifest  {batch['manifest']}")
 

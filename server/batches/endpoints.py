@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Header, Query, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
-from starlette.concurrency import run_in_threadpool
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from server.batches import probes, service
 from server.batches.resources import batch_resource, item_resource
@@ -20,11 +20,12 @@ from server.forms import OptionsForm, RefuseUnknownFields
 from server.idempotency import REPLAYED_HEADER
 from server.tasks.service import validate_options, validate_webhook_url
 from server.tasks.uploads import staging_file
+from shared.batches.manifest import manifest_lines
 from shared.batches.sources import check_glob, output_prefix, parse_s3_prefix, parse_url_list
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db.models import Batch
-from shared.errors import Conflict, InvalidRequest, NotFound
+from shared.errors import InvalidRequest, NotFound
 from shared.filenames import safe_filename
 from shared.options import TaskOptions
 from shared.storage import ObjectNotFound
@@ -263,19 +264,23 @@ def cancel_batch(
     response_class=StreamingResponse,
 )
 def batch_manifest(
-    batch_id: str, session: SessionDep, storage: StorageDep, caller: CallerDep
+    batch_id: str, session: SessionDep, settings: SettingsDep, storage: StorageDep, caller: CallerDep
 ) -> StreamingResponse:
+    """While the batch runs: the lines of the documents settled so far (each final; fetch again
+    for more), marked `X-Manifest-Complete: false`. Once it ends: the whole stored file."""
     batch = service.get_batch(session, caller.owner, batch_id)
-    if batch.manifest_key is None or batch.active:
-        raise Conflict(
-            f"the batch is {batch.status}; its manifest is written when it finishes", "manifest_not_ready"
+    filename = {"Content-Disposition": f'attachment; filename="{batch.id}-manifest.jsonl"'}
+    if batch.active or batch.manifest_key is None:
+        lines = (f"{line}\n" for line in manifest_lines(settings.database_url, batch, settled_only=True))
+        return StreamingResponse(
+            iterate_in_threadpool(lines),
+            media_type="application/x-ndjson",
+            headers={**filename, "X-Manifest-Complete": "false"},
         )
     try:
         chunks = storage.iter_chunks(batch.manifest_key)
     except ObjectNotFound:
         raise NotFound("the manifest is missing from storage", "manifest_missing") from None
     return StreamingResponse(
-        chunks,
-        media_type="application/x-ndjson",
-        headers={"Content-Disposition": f'attachment; filename="{batch.id}-manifest.jsonl"'},
+        chunks, media_type="application/x-ndjson", headers={**filename, "X-Manifest-Complete": "true"}
     )

@@ -79,6 +79,12 @@ class BatchProgress(BaseModel):
     eta_partial: bool = Field(description="True while the total is unknown: the ETA covers listed objects.")
 
 
+class FailureGroup(BaseModel):
+    code: str = Field(description="The error code the documents failed with.")
+    count: int
+    message: str = Field(description="The message of one of them.")
+
+
 class BatchResource(BaseModel):
     object: Literal["batch"] = "batch"
     id: str
@@ -92,7 +98,16 @@ class BatchResource(BaseModel):
     counts: BatchCounts
     progress: BatchProgress
     error: TaskError | None
-    manifest: str | None = Field(description="Download URL of manifest.jsonl, once written.")
+    manifest: str | None = Field(
+        description="Download URL of manifest.jsonl: while the batch runs, the documents settled "
+        "so far; the whole list once it ends."
+    )
+    failures: list[FailureGroup] = Field(
+        default_factory=list, description="Failed documents by error code, most frequent first (10 codes)."
+    )
+    retry_hint: str | None = Field(
+        None, description="When documents failed and the batch has ended: how to queue them again."
+    )
     cancel_requested: bool
     created_at: datetime
     started_at: datetime | None
