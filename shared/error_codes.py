@@ -12,6 +12,7 @@ from enum import StrEnum
 
 
 class ErrorCode(StrEnum):
+    all_pages_failed = "all_pages_failed"
     archive_absolute_path = "archive_absolute_path"
     archive_bomb = "archive_bomb"
     archive_corrupt = "archive_corrupt"
@@ -77,9 +78,12 @@ class ErrorCode(StrEnum):
     method_not_allowed = "method_not_allowed"
     model_not_found = "model_not_found"
     not_found = "not_found"
+    not_ready = "not_ready"
+    ocr_timeout = "ocr_timeout"
     output_prefix_forbidden = "output_prefix_forbidden"
     output_prefix_not_found = "output_prefix_not_found"
     output_unavailable = "output_unavailable"
+    page_failed = "page_failed"
     page_render_crashed = "page_render_crashed"
     page_render_timeout = "page_render_timeout"
     page_too_large = "page_too_large"
