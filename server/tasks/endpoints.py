@@ -206,7 +206,18 @@ def list_tasks(
 @router.get(
     "/{task_id}",
     response_model=TaskResource,
-    responses=responses(404),
+    responses={
+        200: {
+            "description": "The task; a queued one also has `queue_position`.",
+            "headers": {
+                "Retry-After": {
+                    "description": "On a queued task: seconds until another poll is worth making.",
+                    "schema": {"type": "integer"},
+                }
+            },
+        },
+        **responses(404),
+    },
     summary="Get a task (with ?wait=S: when it ends, or after S seconds)",
 )
 def get_task(
