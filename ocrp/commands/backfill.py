@@ -19,7 +19,6 @@ import click
 
 from ocrp.client import ApiError, Client
 from ocrp.commands.client import api_option, key_option
-from ocrp.commands.option_flags import task_option_flags
 from ocrp.progress import batch_progress, console, update_batch_bar
 
 FINISHED = {"completed", "failed", "canceled"}
@@ -83,10 +82,6 @@ def _summary(batch: dict[str, Any]) -> None:
     )
     if batch["error"]:
         click.echo(f"error  {batch['error']['code']}: {batch['error']['message']}")
-    for group in batch.get("failures") or []:  # why documents failed, not only how many
-        click.echo(f"failed  {group['count']} x {group['code']}: {group['message']}")
-    if batch.get("retry_hint"):
-        click.echo(f"retry  {batch['retry_hint']}")
     if batch["manifest"]:
         click.echo(f"manifest  {batch['manifest']}")
 
@@ -99,7 +94,13 @@ def _summary(batch: dict[str, Any]) -> None:
 @click.option("--webhook", "webhook_url", default=None, help="URL that receives batch.completed.")
 @click.option("--glob", default=None, help="With an s3:// source: fnmatch pattern on keys, e.g. '*.pdf'.")
 @click.option("--dedupe", is_flag=True, help="Reuse results of identical documents processed before.")
-@task_option_flags
+@click.option("--mode", type=click.Choice(["tiny", "small", "base", "large", "gundam"]), default=None)
+@click.option(
+    "--prompt", type=click.Choice(["document", "free_ocr", "figure", "image", "custom"]), default=None
+)
+@click.option("--custom-prompt", default=None)
+@click.option("--dpi", type=int, default=None)
+@click.option("--pages", default=None, help="e.g. 1-3,7")
 @click.option("--batch", "batch_id", default=None, help="Follow this batch instead of submitting.")
 @click.option("--no-wait", is_flag=True, help="Print the batch id and return at once.")
 @click.option(

@@ -9,7 +9,6 @@ from typing import Any
 import click
 
 from ocrp.client import ApiError, Client
-from ocrp.commands.option_flags import task_option_flags
 from ocrp.progress import console, task_progress, update_bar
 
 api_option = click.option("--api", envvar="OCR_API_URL", default=None, help="API base URL (OCR_API_URL).")
@@ -28,7 +27,13 @@ def _fail(exc: ApiError) -> click.ClickException:
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
-@task_option_flags
+@click.option("--mode", type=click.Choice(["tiny", "small", "base", "large", "gundam"]), default=None)
+@click.option(
+    "--prompt", type=click.Choice(["document", "free_ocr", "figure", "image", "custom"]), default=None
+)
+@click.option("--custom-prompt", default=None)
+@click.option("--dpi", type=int, default=None)
+@click.option("--pages", default=None, help="e.g. 1-3,7")
 @click.option("--webhook-url", default=None)
 @click.option("--wait", is_flag=True, help="Wait for the tasks, with a progress bar.")
 @click.option(

@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ocrp.commands.option_flags import MODE_CHOICE
-
 if TYPE_CHECKING:
     from shared.config import Settings
 
@@ -103,7 +101,7 @@ def check_engine_prerequisites(engine: str) -> None:
 @click.option("--name", default=None, help="Worker node name (default: engine@host).")
 @click.option(
     "--mode",
-    type=MODE_CHOICE,
+    type=click.Choice(["tiny", "small", "base", "large", "gundam"]),
     default=None,
     help="Resolution mode the GPU engine serves (OCR_DEEPSEEK_MODE).",
 )
