@@ -171,11 +171,10 @@ def test_form_metadata_must_be_a_json_object(embedded_stack: Stack, text: str) -
     [
         ({"url": "http://127.0.0.1:9/papers/a%20b.pdf?x=1"}, "a b.pdf"),
         ({"url": "http://127.0.0.1:9/"}, None),
-        ({"s3_uri": "s3://bucket/scans/2026/report.pdf"}, "report.pdf"),
         ({"url": "http://127.0.0.1:9/x.pdf", "filename": "given.pdf"}, "given.pdf"),
     ],
 )
-def test_a_url_task_is_named_after_its_url(
+def test_a_url_task_is_named_after_its_url(  # s3:// keys: tests/shared/test_filenames.py
     embedded_stack: Stack, source: dict[str, str], filename: str | None
 ) -> None:
     response = embedded_stack.api.post("/v1/tasks", json=source)
