@@ -29,7 +29,7 @@ from server.forms import OptionsForm, RefuseUnknownFields
 from server.idempotency import IdempotencyKeyDep
 from server.quotas import check_quota
 from server.tasks import service
-from server.tasks.polling import WaitForEnd, retry_after_s
+from server.tasks.polling import WaitForEnd, queue_position, retry_after_s
 from server.tasks.schemas import PageList, PageResource, TaskCreate, TaskError, TaskList, TaskResource
 from server.tasks.uploads import stage_upload, staging_file
 from shared.clock import utcnow
@@ -231,7 +231,7 @@ def get_task(
     task = service.get_task(session, caller.owner, task_id)
     resource = TaskResource.of(task, settings.public_url, utcnow())
     if task.status == TaskStatus.queued:
-        resource.queue_position = service.queue_position(session, task)
+        resource.queue_position = queue_position(session, task)
         response.headers["Retry-After"] = str(retry_after_s(resource.queue_position))
     return resource
 

@@ -1,5 +1,5 @@
-"""Polling a task: the `?wait=S` long-poll of `GET /v1/tasks/{id}`, and the `Retry-After`
-hint on a queued task.
+"""Polling a task: the `?wait=S` long-poll of `GET /v1/tasks/{id}`, and a queued task's place
+in its queue with the `Retry-After` hint that follows from it.
 
 A long-poll waits on the task's live events (the same feed `/events` streams), not on the
 database: it answers as soon as the task ends, or after S seconds with its state then. The wait
@@ -13,16 +13,33 @@ import time
 from typing import Annotated
 
 from fastapi import Depends, Query
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from server.deps import CallerDep, SettingsDep
 from server.events.deps import EventFeedDep
 from server.events.state import read_state
 from server.events.watch import WatchTiming, watch_task
+from shared.db.models import Task, TaskStatus
 
 MAX_WAIT_S = 60
 # how often the wait checks its deadline (and the row, when no event came)
 _TICK_S = 0.5
 MAX_RETRY_AFTER_S = 30
+
+
+def queue_position(session: Session, task: Task) -> int:
+    """How many tasks of the same queue are ahead of this queued one (0: it is next)."""
+    ahead = session.scalar(
+        select(func.count())
+        .select_from(Task)
+        .where(
+            Task.status == TaskStatus.queued,
+            Task.queue == task.queue,
+            Task.created_at < task.created_at,
+        )
+    )
+    return int(ahead or 0)
 
 
 def retry_after_s(queue_position: int) -> int:

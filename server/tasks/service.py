@@ -166,20 +166,6 @@ def list_tasks(
     return rows[:limit], next_cursor
 
 
-def queue_position(session: Session, task: Task) -> int:
-    """How many tasks of the same queue are ahead of this queued one (0: it is next)."""
-    ahead = session.scalar(
-        select(func.count())
-        .select_from(Task)
-        .where(
-            Task.status == TaskStatus.queued,
-            Task.queue == task.queue,
-            Task.created_at < task.created_at,
-        )
-    )
-    return int(ahead or 0)
-
-
 def list_pages(session: Session, task: Task, after: int, limit: int) -> tuple[list[Page], int | None]:
     rows = list(
         session.scalars(
