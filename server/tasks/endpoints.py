@@ -28,7 +28,7 @@ from server.events.deps import EventPublisherDep
 from server.forms import OptionsForm, RefuseUnknownFields
 from server.idempotency import IdempotencyKeyDep
 from server.quotas import check_quota
-from server.tasks import service
+from server.tasks import removal, service
 from server.tasks.polling import WaitForEnd, queue_position, retry_after_s
 from server.tasks.schemas import PageList, PageResource, TaskCreate, TaskError, TaskList, TaskResource
 from server.tasks.uploads import stage_upload, staging_file
@@ -288,7 +288,7 @@ def cancel_task(
     events: EventPublisherDep,
 ) -> JSONResponse:
     task = service.get_task(session, caller.owner, task_id)
-    outcome = service.cancel(session, storage, task)
+    outcome = removal.cancel(session, storage, task)
     # a queued task is canceled here, not by a worker: its event is recorded with the new state
     pending = record_task_event(session, settings, task) if outcome == "canceled" else PendingDeliveries()
     session.commit()
@@ -311,7 +311,7 @@ def cancel_task(
 )
 def delete_task(task_id: str, session: SessionDep, storage: StorageDep, caller: CallerDep) -> Response:
     task = service.get_task(session, caller.owner, task_id)
-    service.delete(session, storage, task)
+    removal.delete(session, storage, task)
     idempotency.forget_resource(session, task.owner, task.id)
     session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -205,28 +205,6 @@ def cancel_or_delete(session: Session, storage: Storage, task: Task) -> CancelOu
     return "deleted"
 
 
-def cancel(session: Session, storage: Storage, task: Task) -> CancelOutcome:
-    """`POST /v1/tasks/{id}/cancel`: a queued task is canceled at once, a running one stops at
-    its next page. A finished task has nothing left to cancel."""
-    if TaskStatus(task.status).terminal:
-        raise Conflict(
-            f"the task is {task.status}; only queued or running tasks can be canceled", "task_finished"
-        )
-    return cancel_or_delete(session, storage, task)
-
-
-def delete(session: Session, storage: Storage, task: Task) -> None:
-    """`DELETE /v1/tasks/{id}`: a finished task and its stored data. Work still queued or
-    running is refused rather than canceled, so that a retried DELETE never loses results."""
-    if not TaskStatus(task.status).terminal:
-        raise Conflict(
-            f"the task is {task.status}; cancel it first (POST /v1/tasks/{task.id}/cancel), "
-            "then delete it once it has stopped",
-            "task_not_finished",
-        )
-    cancel_or_delete(session, storage, task)
-
-
 def retry(session: Session, task: Task) -> Task:
     """Put a failed task back in the queue with fresh attempts. Pages that succeeded keep their
     checkpoints and are not processed again."""
