@@ -89,31 +89,50 @@ def test_every_documented_error_has_the_error_shape_422_included(document: dict[
     assert "422" in upload
 
 
-def _error_classes(trees: list[ast.Module]) -> tuple[set[str], set[str]]:
-    """The names of OcrpError and its subclasses anywhere in the tree, and their default codes."""
-    names, codes = {"OcrpError"}, set()
+def _base_names(node: ast.ClassDef) -> list[str]:
+    return [b.id if isinstance(b, ast.Name) else getattr(b, "attr", "") for b in node.bases]
+
+
+INHERITED = -1
+
+
+def _code_position(node: ast.ClassDef) -> int | None:
+    """Where an own `__init__` takes `code` positionally (None: it takes no code); INHERITED
+    when the class has no `__init__` of its own."""
+    for statement in node.body:
+        if isinstance(statement, ast.FunctionDef) and statement.name == "__init__":
+            names = [a.arg for a in statement.args.args[1:]]
+            return names.index("code") if "code" in names else None
+    return INHERITED
+
+
+def _error_classes(trees: list[ast.Module]) -> tuple[dict[str, int | None], set[str]]:
+    """OcrpError and its subclasses anywhere in the tree, each with the position of its `code`
+    argument (OcrpError's: `(message, code)`), and their default codes."""
+    classes = [node for tree in trees for node in ast.walk(tree) if isinstance(node, ast.ClassDef)]
+    positions: dict[str, int | None] = {"OcrpError": 1}
     grew = True
     while grew:
         grew = False
-        for tree in trees:
-            for node in ast.walk(tree):
-                if not isinstance(node, ast.ClassDef) or node.name in names:
-                    continue
-                bases = {b.id if isinstance(b, ast.Name) else getattr(b, "attr", "") for b in node.bases}
-                if bases & names:
-                    names.add(node.name)
-                    grew = True
-    for tree in trees:
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ClassDef) and node.name in names:
-                for statement in node.body:
-                    if (
-                        isinstance(statement, ast.Assign)
-                        and any(getattr(t, "id", "") == "default_code" for t in statement.targets)
-                        and isinstance(statement.value, ast.Constant)
-                    ):
-                        codes.add(str(statement.value.value))
-    return names, codes
+        for node in classes:
+            parents = [b for b in _base_names(node) if b in positions]
+            if node.name in positions or not parents:
+                continue
+            own = _code_position(node)
+            positions[node.name] = positions[parents[0]] if own == INHERITED else own
+            grew = True
+    codes = set()
+    for node in classes:
+        if node.name not in positions:
+            continue
+        for statement in node.body:
+            if (
+                isinstance(statement, ast.Assign)
+                and any(getattr(t, "id", "") == "default_code" for t in statement.targets)
+                and isinstance(statement.value, ast.Constant)
+            ):
+                codes.add(str(statement.value.value))
+    return positions, codes
 
 
 def _codes_raised() -> set[str]:
@@ -124,17 +143,17 @@ def _codes_raised() -> set[str]:
         for root in ("server", "shared", "worker")
         for path in (REPO / root).rglob("*.py")
     ]
-    errors, codes = _error_classes(trees)
+    positions, codes = _error_classes(trees)
     for tree in trees:
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
                 continue
             func = node.func
             name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
-            # a wrapper of another error (`ChatInputError(error, param)`) adds no code of its own
-            if name not in errors or name == "ChatInputError":
+            if name not in positions:
                 continue
-            code = node.args[1] if len(node.args) > 1 else None
+            at = positions[name]
+            code = node.args[at] if at is not None and len(node.args) > at else None
             code = next((k.value for k in node.keywords if k.arg == "code"), code)
             if isinstance(code, ast.Constant) and isinstance(code.value, str):
                 codes.add(code.value)
