@@ -7,14 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from server import health
+from server import head, health
 from server.admin import endpoints as admin_endpoints
 from server.auth.gate import UploadAuthGate
 from server.auth.ratelimit import make_rate_limiter
 from server.batches import endpoints as batch_endpoints
 from server.errors import install_error_handlers, responses
 from server.events import endpoints as event_endpoints
-from server.head import HeadAsGet
 from server.interactive import endpoints as interactive_endpoints
 from server.limits import BodyLimit
 from server.openai import chat as openai_chat
@@ -93,7 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     limits = upload_limits(settings)
     # innermost: routes see a GET, every layer outside it the HEAD the client sent
-    app.add_middleware(HeadAsGet)
+    app.add_middleware(head.HeadAsGet)
     app.add_middleware(BodyLimit, default_limit=settings.max_json_body_bytes, upload_limits=limits)
     # an anonymous upload is refused before a byte of its body is read
     app.add_middleware(UploadAuthGate, state=app.state, upload_paths=tuple(limits))

@@ -33,21 +33,15 @@ def keys() -> None:
 
 
 def _check_webhook_url(url: str) -> None:
-    """The check every submission makes of its webhook URL, made now: a URL it would refuse
-    (a private address, no signing secret) would make every submission with this key fail."""
-    from server.tasks.service import validate_webhook_url
+    """The URL rules every submission applies to its webhook, applied now: a URL they refuse (a
+    private address without an OCR_URL_ALLOWLIST entry, a bad scheme) would make every
+    submission with this key fail."""
     from shared.config import get_settings
     from shared.errors import OcrpError
+    from shared.urls import check_url, parse_allowlist
 
-    settings = get_settings()
-    if not settings.webhook_secrets.strip():
-        raise click.BadParameter(
-            "this installation cannot sign webhooks (OCR_WEBHOOK_SECRETS is empty), so a "
-            "default webhook would make every submission with this key fail",
-            param_hint="--webhook-url",
-        )
     try:
-        validate_webhook_url(url, settings)
+        check_url(url, parse_allowlist(get_settings().url_allowlist))
     except OcrpError as exc:
         raise click.BadParameter(
             f"{exc.message} ({exc.code}); every submission with this key would be refused",
@@ -72,12 +66,21 @@ def create(owner: str, scopes: str, name: str | None, webhook_url: str | None) -
     from shared.apikeys.tokens import parse_scopes
     from shared.errors import OcrpError
 
+    if webhook_url:
+        _check_webhook_url(webhook_url)
     try:
         scope_list = parse_scopes(scopes)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--scope") from exc
     if webhook_url:
-        _check_webhook_url(webhook_url)
+        from shared.config import get_settings
+
+        if not get_settings().webhook_secrets.strip():
+            raise click.BadParameter(
+                "this installation cannot sign webhooks (OCR_WEBHOOK_SECRETS is empty), so a "
+                "default webhook would make every submission with this key fail",
+                param_hint="--webhook-url",
+            )
     try:
         with _session() as session:
             key, token = create_key(session, owner, scope_list, name, webhook_url)

@@ -37,7 +37,7 @@ from shared.config import Settings
 from shared.db.models import Task, TaskStatus
 from shared.documents.inspect import Limits
 from shared.events.model import status_of
-from shared.filenames import filename_of_uri, safe_filename
+from shared.filenames import safe_filename
 from shared.page_ranges import select_pages
 from shared.storage import Storage
 from shared.task_metadata import parse_form_metadata
@@ -138,14 +138,6 @@ async def upload_task(
     return _commit_new(session, settings, celery, caller, task, key, fp, storage)
 
 
-def _source_filename(body: TaskCreate) -> str | None:
-    """The filename given, else the one the URL or S3 key ends with."""
-    if body.filename:
-        return safe_filename(body.filename)
-    source = body.url or body.s3_uri
-    return filename_of_uri(source) if source else None
-
-
 def _request_fields(spec: service.NewTask) -> dict[str, Any]:
     return {
         "options": spec.options.model_dump(mode="json", exclude_none=True),
@@ -179,7 +171,7 @@ def create_task(
         options=options,
         queue=service.queue_for(options, settings),
         webhook_url=service.validate_webhook_url(body.webhook_url or caller.webhook_url, settings),
-        filename=_source_filename(body),
+        filename=safe_filename(body.filename) if body.filename else None,
         metadata=body.metadata,
     )
     check_quota(session, settings, caller.owner)

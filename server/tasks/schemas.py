@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.db.models import PageStatus, SourceKind, Task, TaskStatus
 from shared.errors import InvalidRequest
+from shared.filenames import filename_of_uri
 from shared.options import TaskOptions
 from shared.task_metadata import TaskMetadata
 
@@ -36,6 +37,8 @@ class TaskCreate(OptionFields):
     def _one_source(self) -> TaskCreate:
         if bool(self.url) == bool(self.s3_uri):
             raise InvalidRequest("give exactly one of url or s3_uri", "invalid_source")
+        if not self.filename:  # named after the end of its URL's path or S3 key
+            self.filename = filename_of_uri(self.url or self.s3_uri or "")
         return self
 
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from shared.layout import Block, LayoutPage
-from shared.options import TableFormat
 from worker.layout.markdown import page_markdown
-from worker.layout.tables import html_table_to_markdown
+from worker.layout.tables import html_table_to_markdown, with_markdown_tables
 
 
 def test_a_plain_table_becomes_a_pipe_table_with_its_first_row_as_header() -> None:
@@ -41,7 +40,7 @@ def test_text_without_a_table_is_left_alone() -> None:
     assert html_table_to_markdown("<table></table>") is None
 
 
-def test_page_markdown_converts_tables_only_when_asked() -> None:
+def test_pipe_tables_replace_only_the_table_blocks_of_a_page_copy() -> None:
     table = "<table><tr><td>a</td><td>b</td></tr></table>"
     page = LayoutPage(
         number=1,
@@ -51,6 +50,7 @@ def test_page_markdown_converts_tables_only_when_asked() -> None:
         engine="replay",
         blocks=[Block(id="p1-b1", type="title", text="T"), Block(id="p1-b2", type="table", text=table)],
     )
-    assert page_markdown(page) == f"# T\n\n{table}"
-    assert page_markdown(page, TableFormat.html) == f"# T\n\n{table}"
-    assert page_markdown(page, TableFormat.markdown) == "# T\n\n| a | b |\n|---|---|"
+    converted = with_markdown_tables(page)
+    assert page_markdown(converted) == "# T\n\n| a | b |\n|---|---|"
+    assert page.blocks[1].text == table  # the page itself (its layout.json) keeps the HTML
+    assert converted.blocks[0] == page.blocks[0]

@@ -1,5 +1,4 @@
-"""Markdown from layout pages, in the blocks' reading order. Tables stay HTML unless the task
-asked for `table_format=markdown` (pipe tables, `worker.layout.tables`)."""
+"""Markdown from layout pages, in the blocks' reading order."""
 
 from __future__ import annotations
 
@@ -7,15 +6,13 @@ import re
 from collections.abc import Iterable
 
 from shared.layout import Block, LayoutPage
-from shared.options import TableFormat
-from worker.layout.tables import html_table_to_markdown
 
 # Text that is display math on its own; anything else (bare LaTeX, `aligned`, `cases`...) is
 # wrapped in $$ so that markdown renderers show it as a formula.
 _DISPLAY_MATH = re.compile(r"^\s*(\\\[|\$\$|\\begin\{(equation|align|gather|multline|eqnarray|flalign)\*?\})")
 
 
-def block_markdown(block: Block, table_format: TableFormat | None = None) -> str:
+def block_markdown(block: Block) -> str:
     text = block.text.strip()
     if block.type == "image":
         reference = f"![]({block.image})" if block.image else ""
@@ -28,13 +25,11 @@ def block_markdown(block: Block, table_format: TableFormat | None = None) -> str
         return f"## {text}"
     if block.type == "equation" and not _DISPLAY_MATH.match(text):
         return f"$$\n{text}\n$$"
-    if block.type == "table" and table_format == TableFormat.markdown:
-        return html_table_to_markdown(text) or text
     return text
 
 
-def page_markdown(page: LayoutPage, table_format: TableFormat | None = None) -> str:
-    parts = (block_markdown(block, table_format) for block in page.blocks)
+def page_markdown(page: LayoutPage) -> str:
+    parts = (block_markdown(block) for block in page.blocks)
     return "\n\n".join(part for part in parts if part)
 
 

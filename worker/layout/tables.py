@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+from shared.layout import LayoutPage
+
 _MAX_SPAN = 100  # a hostile colspan must not make a million-cell table
 
 
@@ -90,6 +92,18 @@ def _grid(rows: list[list[_Cell]]) -> list[list[str]]:
         grid.append(line)
     width = max((len(line) for line in grid), default=0)
     return [line + [""] * (width - len(line)) for line in grid]
+
+
+def with_markdown_tables(page: LayoutPage) -> LayoutPage:
+    """A copy of the page whose table blocks hold pipe tables, for the markdown of a task asked
+    with `table_format=markdown` (its layout.json keeps the engine's HTML)."""
+    blocks = [
+        block.model_copy(update={"text": html_table_to_markdown(block.text) or block.text})
+        if block.type == "table"
+        else block
+        for block in page.blocks
+    ]
+    return page.model_copy(update={"blocks": blocks})
 
 
 def html_table_to_markdown(html: str) -> str | None:
