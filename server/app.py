@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from server import health
+from server import head, health
 from server.admin import endpoints as admin_endpoints
 from server.auth.gate import UploadAuthGate
 from server.auth.ratelimit import make_rate_limiter
@@ -20,6 +20,7 @@ from server.limits import BodyLimit
 from server.openai import chat as openai_chat
 from server.openai import models as openai_models
 from server.openai.errors import OpenAIErrorShape
+from server.openapi import install_docs_pages, install_openapi, operation_id
 from server.ops import endpoints as ops_endpoints
 from server.ops.exposition import metrics_registry
 from server.ops.http_metrics import HttpMetricsMiddleware
@@ -72,7 +73,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="ocrp",
         version="0.1.0",
         description=DESCRIPTION,
+        generate_unique_id_function=operation_id,
+        # served from local assets by install_docs_pages: FastAPI's own pages load a CDN
+        docs_url=None,
+        redoc_url=None,
     )
+    install_openapi(app)
+    install_docs_pages(app)
     app.state.settings = settings
     app.state.storage = make_storage(settings)
     app.state.celery = make_celery(settings)
@@ -92,6 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.info("api.leftovers.removed", count=removed)
     install_error_handlers(app)
     limits = upload_limits(settings)
+    # innermost: routes see a GET, every layer outside it the HEAD the client sent
+    app.add_middleware(head.HeadAsGet)
     app.add_middleware(BodyLimit, default_limit=settings.max_json_body_bytes, upload_limits=limits)
     # an anonymous upload is refused before a byte of its body is read
     app.add_middleware(UploadAuthGate, state=app.state, upload_paths=tuple(limits))

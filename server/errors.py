@@ -13,11 +13,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.error_codes import ErrorCode
 from shared.errors import AuthError, OcrpError
 from shared.logs import get_logger
 
@@ -25,12 +26,30 @@ log = get_logger(__name__)
 
 
 class ErrorBody(BaseModel):
-    code: str
-    message: str
+    # a known code, or a newer one: a generated client must still read codes added later
+    code: ErrorCode | str = Field(description="Stable and machine-readable; see docs/api.md.")
+    message: str = Field(description="What went wrong and what to do, for a person.")
+
+
+class ValidationIssue(BaseModel):
+    loc: list[str | int] = Field(description="Where: `body`, `query`, `path`, then the field.")
+    msg: str
+    type: str
 
 
 class ErrorResponse(BaseModel):
+    """The body of every error answer."""
+
     error: ErrorBody
+    details: list[ValidationIssue] | None = Field(
+        None, description="With `validation_error`: every field that failed."
+    )
+
+
+class TaskTimeoutResponse(ErrorResponse):
+    """504 `ocr_timeout` of the synchronous routes: the task goes on, under this id."""
+
+    task_id: str
 
 
 def error_json(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 # \w is Unicode-aware: letters and digits of any script, and the underscore
 _UNSAFE = re.compile(r"[^\w.()+\- ]+")
@@ -27,6 +27,13 @@ def safe_filename(name: str | None, fallback: str = "document") -> str:
     base = unicodedata.normalize("NFKC", base)
     base = _UNSAFE.sub("_", base).strip(" ._")
     return base[:MAX_LENGTH] or fallback
+
+
+def filename_of_uri(uri: str) -> str | None:
+    """The name a URL or s3:// URI gives its document: the last segment of its path
+    (`https://h/papers/a%20b.pdf?x=1` → `a b.pdf`), made safe; None when the path has none."""
+    segment = unquote(urlsplit(uri).path).rstrip("/").rsplit("/", 1)[-1]
+    return safe_filename(segment, fallback="") or None
 
 
 def _ascii(text: str) -> str:

@@ -30,6 +30,13 @@ class Strategy(StrEnum):
     text = "text"
 
 
+class TableFormat(StrEnum):
+    """How tables are written in the markdown (layout.json always keeps the engine's HTML)."""
+
+    html = "html"
+    markdown = "markdown"
+
+
 class PromptPreset(StrEnum):
     document = "document"
     free_ocr = "free_ocr"
@@ -65,21 +72,35 @@ def validate_custom_prompt(text: str) -> str:
 
 
 class TaskOptions(BaseModel):
-    """What a client may ask of a task. Stored on the task row as JSON."""
+    """What a client may ask of a task. Stored on the task row as JSON.
+
+    The one definition of the option fields: the JSON bodies (`server.tasks.schemas`,
+    `server.interactive.schemas`) inherit them, the form parameters of the upload routes
+    (`server.forms`) and the CLI flags (`ocrp.commands.task_options`) are generated from them,
+    and so is the OpenAPI document. A field added here appears everywhere."""
 
     model_config = ConfigDict(extra="forbid", use_enum_values=True)
 
     mode: Mode = Field(Mode.gundam, description="DeepSeek-OCR resolution mode.")
     prompt: PromptPreset = Field(PromptPreset.document, description="Prompt preset.")
     custom_prompt: str | None = Field(
-        None, description="Prompt text when prompt=custom: exactly one `<image>`, at most 2000 characters."
+        None,
+        max_length=10_000,  # a guard on the body; the prompt's own limit is checked below
+        description="Prompt text when prompt=custom: exactly one `<image>`, at most 2000 characters.",
     )
     dpi: int | None = Field(None, description="PDF render resolution; the server default when empty.")
-    pages: str | None = Field(None, description="Pages to process, e.g. `1-3,7` or `5-`; all when empty.")
+    pages: str | None = Field(
+        None, max_length=1000, description="Pages to process, e.g. `1-3,7` or `5-`; all when empty."
+    )
     strategy: Strategy | None = Field(
         None,
         description="`auto` (the PDF text layer where usable, OCR otherwise), `ocr` or `text`; "
         "the server default (OCR_DEFAULT_STRATEGY) when empty.",
+    )
+    table_format: TableFormat | None = Field(
+        None,
+        description="Tables in the markdown as `html` (the default: keeps merged cells) or "
+        "`markdown` pipe tables.",
     )
 
     @field_validator("pages")

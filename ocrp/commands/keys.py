@@ -32,6 +32,23 @@ def keys() -> None:
     """API keys. Only a hash is stored: a key's secret is shown once, when it is created."""
 
 
+def _check_webhook_url(url: str) -> None:
+    """The URL rules every submission applies to its webhook, applied now: a URL they refuse (a
+    private address without an OCR_URL_ALLOWLIST entry, a bad scheme) would make every
+    submission with this key fail."""
+    from shared.config import get_settings
+    from shared.errors import OcrpError
+    from shared.urls import check_url, parse_allowlist
+
+    try:
+        check_url(url, parse_allowlist(get_settings().url_allowlist))
+    except OcrpError as exc:
+        raise click.BadParameter(
+            f"{exc.message} ({exc.code}); every submission with this key would be refused",
+            param_hint="--webhook-url",
+        ) from None
+
+
 @keys.command("create")
 @click.option("--owner", required=True, help="Whose tasks the key creates and sees.")
 @click.option(
@@ -49,6 +66,8 @@ def create(owner: str, scopes: str, name: str | None, webhook_url: str | None) -
     from shared.apikeys.tokens import parse_scopes
     from shared.errors import OcrpError
 
+    if webhook_url:
+        _check_webhook_url(webhook_url)
     try:
         scope_list = parse_scopes(scopes)
     except ValueError as exc:

@@ -2,8 +2,9 @@
 
 FastAPI parses a multipart body before it runs the route's dependencies, so without this an
 anonymous client could make the API spool a whole upload (up to OCR_MAX_UPLOAD_BYTES) to disk
-before hearing 401. The gate answers first; the caller it found is kept in the request state
-for `authenticate` to reuse (one key lookup, one rate-limit token per request).
+before hearing 401. The gate answers first, also for a key without the `submit` scope every
+upload route needs (403, before the body as well); the caller it found is kept in the request
+state for `authenticate` to reuse (one key lookup, one rate-limit token per request).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from server.auth.authenticate import resolve_caller
+from server.auth.authenticate import require_scope, resolve_caller
 from server.errors import error_response
 
 
@@ -36,6 +37,7 @@ class UploadAuthGate:
                 authorization = value.decode("latin-1")
         try:
             caller = await run_in_threadpool(resolve_caller, self.state, authorization)
+            require_scope(caller, "submit")
         except Exception as exc:
             response = error_response(exc)
             if response is None:

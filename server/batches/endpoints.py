@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Header, Query, UploadFile
+from fastapi.concurrency import iterate_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -17,16 +18,18 @@ from server.batches.service import NewBatch
 from server.batches.uploads import judge_source, stage_source
 from server.deps import CallerDep, CeleryDep, SessionDep, SettingsDep, StorageDep
 from server.errors import responses
+from server.forms import OptionsForm, RefuseUnknownFields
 from server.idempotency import REPLAYED_HEADER
 from server.tasks.service import validate_options, validate_webhook_url
 from server.tasks.uploads import staging_file
+from shared.batches.manifest import manifest_lines
 from shared.batches.sources import check_glob, output_prefix, parse_s3_prefix, parse_url_list
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db.models import Batch
-from shared.errors import Conflict, InvalidRequest, NotFound
+from shared.errors import InvalidRequest, NotFound
 from shared.filenames import safe_filename
-from shared.options import Mode, PromptPreset, Strategy, TaskOptions
+from shared.options import TaskOptions
 from shared.storage import ObjectNotFound
 
 upload_router = APIRouter(prefix="/v1/batches", tags=["batches"])
@@ -120,6 +123,7 @@ def create_batch(
     response_model=BatchResource,
     responses=responses(400, 409, 413, 415, 422, 503),
     summary="Back-fill an uploaded zip or tar archive, or a text file of URLs",
+    dependencies=[RefuseUnknownFields],
 )
 async def upload_batch(
     session: SessionDep,
@@ -128,12 +132,7 @@ async def upload_batch(
     celery: CeleryDep,
     caller: CallerDep,
     file: Annotated[UploadFile, File(description="zip, tar (optionally gz/bz2/xz), or URLs one a line.")],
-    mode: Annotated[Mode, Form()] = Mode.gundam,
-    prompt: Annotated[PromptPreset, Form()] = PromptPreset.document,
-    custom_prompt: Annotated[str | None, Form(max_length=10_000)] = None,
-    dpi: Annotated[int | None, Form()] = None,
-    pages: Annotated[str | None, Form(max_length=1000)] = None,
-    strategy: Annotated[Strategy | None, Form()] = None,
+    options: OptionsForm,
     output_prefix: Annotated[str | None, Form(max_length=2048)] = None,
     webhook_url: Annotated[str | None, Form(max_length=2048)] = None,
     dedupe: Annotated[bool, Form()] = False,
@@ -141,14 +140,6 @@ async def upload_batch(
     idempotency_header: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> JSONResponse:
     idempotency_key = idempotency_key or idempotency_header
-    options = TaskOptions(
-        mode=mode,
-        prompt=prompt,
-        custom_prompt=custom_prompt or None,
-        dpi=dpi,
-        pages=pages or None,
-        strategy=strategy,
-    )
     spec = await run_in_threadpool(
         _spec,
         settings,
@@ -277,18 +268,24 @@ def cancel_batch(
     summary="One JSON line per source object: task, status, result keys, error",
     response_class=StreamingResponse,
 )
-def manifest(batch_id: str, session: SessionDep, storage: StorageDep, caller: CallerDep) -> StreamingResponse:
+def batch_manifest(
+    batch_id: str, session: SessionDep, settings: SettingsDep, storage: StorageDep, caller: CallerDep
+) -> StreamingResponse:
+    """While the batch runs: the lines of the documents settled so far (each final; fetch again
+    for more), marked `X-Manifest-Complete: false`. Once it ends: the whole stored file."""
     batch = service.get_batch(session, caller.owner, batch_id)
-    if batch.manifest_key is None or batch.active:
-        raise Conflict(
-            f"the batch is {batch.status}; its manifest is written when it finishes", "manifest_not_ready"
+    filename = {"Content-Disposition": f'attachment; filename="{batch.id}-manifest.jsonl"'}
+    if batch.active or batch.manifest_key is None:
+        lines = (f"{line}\n" for line in manifest_lines(settings.database_url, batch, settled_only=True))
+        return StreamingResponse(
+            iterate_in_threadpool(lines),
+            media_type="application/x-ndjson",
+            headers={**filename, "X-Manifest-Complete": "false"},
         )
     try:
         chunks = storage.iter_chunks(batch.manifest_key)
     except ObjectNotFound:
         raise NotFound("the manifest is missing from storage", "manifest_missing") from None
     return StreamingResponse(
-        chunks,
-        media_type="application/x-ndjson",
-        headers={"Content-Disposition": f'attachment; filename="{batch.id}-manifest.jsonl"'},
+        chunks, media_type="application/x-ndjson", headers={**filename, "X-Manifest-Complete": "true"}
     )

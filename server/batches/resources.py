@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from server.batches.failures import failure_groups, retry_hint
 from server.batches.progress import estimate, live_counts, pages_by_source
 from server.batches.schemas import (
     BatchCounts,
@@ -32,7 +33,8 @@ def batch_resource(session: Session, batch: Batch, base_url: str, now: datetime)
         finished_at=batch.finished_at,
         now=now,
     )
-    manifest = f"{base_url.rstrip('/')}/v1/batches/{batch.id}/manifest.jsonl" if batch.manifest_key else None
+    # readable while the batch runs too: the lines of the documents settled so far
+    manifest = f"{base_url.rstrip('/')}/v1/batches/{batch.id}/manifest.jsonl"
     return BatchResource(
         id=batch.id,
         status=batch.status,
@@ -76,6 +78,8 @@ def batch_resource(session: Session, batch: Batch, base_url: str, now: datetime)
         if batch.error_code
         else None,
         manifest=manifest,
+        failures=failure_groups(session, batch) if counts.failed else [],
+        retry_hint=retry_hint(batch, counts.failed, batch.active),
         cancel_requested=batch.cancel_requested,
         created_at=batch.created_at,
         started_at=batch.started_at,

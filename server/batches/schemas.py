@@ -8,7 +8,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from server.tasks.schemas import OptionFields, TaskError
+from shared.db.models.batches import BatchStatus
 from shared.errors import InvalidRequest
+
+# a batch item: waiting for its task, its task's status, or never a task (skipped)
+ItemStatusName = Literal["pending", "queued", "running", "succeeded", "failed", "canceled", "skipped"]
 
 
 class BatchCreate(OptionFields):
@@ -77,10 +81,16 @@ class BatchProgress(BaseModel):
     pages_ocr: int = Field(0, description="Succeeded pages read by the OCR engine.")
 
 
+class FailureGroup(BaseModel):
+    code: str = Field(description="The error code the documents failed with.")
+    count: int
+    message: str = Field(description="The message of one of them.")
+
+
 class BatchResource(BaseModel):
     object: Literal["batch"] = "batch"
     id: str
-    status: str
+    status: BatchStatus
     source: BatchSource
     options: dict[str, Any]
     output_prefix: str | None
@@ -90,7 +100,16 @@ class BatchResource(BaseModel):
     counts: BatchCounts
     progress: BatchProgress
     error: TaskError | None
-    manifest: str | None = Field(description="Download URL of manifest.jsonl, once written.")
+    manifest: str | None = Field(
+        description="Download URL of manifest.jsonl: while the batch runs, the documents settled "
+        "so far; the whole list once it ends."
+    )
+    failures: list[FailureGroup] = Field(
+        default_factory=list, description="Failed documents by error code, most frequent first (10 codes)."
+    )
+    retry_hint: str | None = Field(
+        None, description="When documents failed and the batch has ended: how to queue them again."
+    )
     cancel_requested: bool
     created_at: datetime
     started_at: datetime | None
@@ -107,7 +126,7 @@ class BatchItemResource(BaseModel):
     object: Literal["batch_item"] = "batch_item"
     id: int
     source: str = Field(description="s3://bucket/key, the URL, or the archive member's name.")
-    status: str = Field(description="pending, queued, running, succeeded, failed, canceled or skipped.")
+    status: ItemStatusName = Field(description="Its task's status, or pending or skipped.")
     task_id: str | None
     pages_done: int | None
     error: TaskError | None

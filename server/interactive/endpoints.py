@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from server.deps import CallerDep, CeleryDep, SettingsDep, StorageDep
-from server.errors import error_json, responses
+from server.errors import TaskTimeoutResponse, error_json, responses
 from server.events import sse
 from server.events.deps import EventFeedDep, EventPublisherDep
 from server.interactive.follow import ClientGone, TimedOut, Waiting
@@ -76,7 +76,10 @@ _REQUEST_BODY = {
             "content": {"application/json": {}, sse.MEDIA_TYPE: {}},
         },
         **responses(400, 409, 413, 415, 422, 503),
-        504: {"description": "ocr_timeout: the task keeps running; its id is in the body"},
+        504: {
+            "model": TaskTimeoutResponse,
+            "description": "ocr_timeout: the task keeps running; its id is in the body",
+        },
     },
     openapi_extra={"requestBody": _REQUEST_BODY},
     summary="OCR a document now: wait for its markdown and layout, or stream them",

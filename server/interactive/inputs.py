@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from server.tasks.uploads import StagedFile
 from shared.documents.inspect import Limits, inspect_document
-from shared.errors import InvalidRequest, PayloadTooLarge
+from shared.errors import InvalidRequest, PayloadTooLarge, Unprocessable
 
 _WHITESPACE = re.compile(rb"\s+")
 _DATA_URL = re.compile(r"data:(?P<type>[^,;]*)(?P<params>(?:;[^,;]*)*),", re.IGNORECASE)
@@ -48,6 +48,11 @@ async def read_json_body(request: Request, max_bytes: int) -> Any:
         return json.loads(b"".join(chunks))
     except (UnicodeDecodeError, ValueError):
         raise InvalidRequest("the request body is not valid JSON", "malformed_json") from None
+    except RecursionError:  # `[[[[...` thousands deep: the parser's stack ran out
+        raise Unprocessable(
+            "the JSON body is nested too deeply; no request of this API nests more than a few levels",
+            "json_too_deep",
+        ) from None
 
 
 def decode_base64(text: str, max_bytes: int, field: str) -> bytes:

@@ -5,34 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
+from server.tasks.schemas import OptionFields
 from shared.errors import InvalidRequest
-from shared.options import Mode, PromptPreset, Strategy, TaskOptions
 
 
-class OcrFields(BaseModel):
-    """The plain fields, as multipart form fields or JSON members."""
+class OcrFields(OptionFields):
+    """The plain fields, as multipart form fields or JSON members: the task options and
+    `stream`."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    mode: Mode = Mode.gundam
-    prompt: PromptPreset = PromptPreset.document
-    custom_prompt: str | None = Field(None, max_length=10_000)
-    dpi: int | None = None
-    pages: str | None = Field(None, max_length=1000)
-    strategy: Strategy | None = None
     stream: bool = Field(False, description="Stream the text as Server-Sent Events, then the result.")
-
-    def options(self) -> TaskOptions:
-        return TaskOptions(
-            mode=self.mode,
-            prompt=self.prompt,
-            custom_prompt=self.custom_prompt or None,
-            dpi=self.dpi,
-            strategy=self.strategy,
-            pages=self.pages or None,
-        )
 
 
 class OcrJson(OcrFields):

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from server.deps import CallerDep, CeleryDep, SettingsDep, StorageDep
-from server.errors import responses
+from server.errors import TaskTimeoutResponse, responses
 from server.events import sse
 from server.events.deps import EventFeedDep, EventPublisherDep
 from server.interactive.endpoints import CLIENT_CLOSED, NO_RETRY, timeout_message
@@ -53,7 +53,10 @@ router = APIRouter(tags=["openai"])
             "content": {"application/json": {}, sse.MEDIA_TYPE: {}},
         },
         **responses(400, 404, 409, 413, 415, 422, 503),
-        504: {"description": "ocr_timeout: the task keeps running; its id is in the body"},
+        504: {
+            "model": TaskTimeoutResponse,
+            "description": "ocr_timeout: the task keeps running; its id is in the body",
+        },
     },
     openapi_extra={
         "requestBody": {

@@ -3,7 +3,8 @@ shape with ocrp's own fields beside (engine, model, modes, gpu, workers, queues)
 
 A model's id is its engine's model name made URL-safe (`tesseract-5.3.4-eng-tessdata_fast`);
 chat completions accept those ids, an engine name (`tesseract`, `deepseek`) and the alias
-`ocrp` (whatever the workers serve). The model only picks a mode: tasks go through the shared
+`ocrp` (whatever the workers serve), which the docs use and which is listed first whenever any
+model is served, with `engine: "alias"`. The model only picks a mode: tasks go through the shared
 queue to any worker that serves it.
 """
 
@@ -73,6 +74,22 @@ def model_object(model: ServedModel, workers: list[WorkerState]) -> dict[str, An
     }
 
 
+def alias_object(served: list[ServedModel], workers: list[WorkerState]) -> dict[str, Any]:
+    """`ocrp`: any of the served models, whichever worker takes the task first."""
+    return {
+        "id": ALIAS,
+        "object": "model",
+        "created": min((_created(model, workers) for model in served), default=0),
+        "owned_by": OWNER,
+        "engine": "alias",
+        "model": None,
+        "modes": sorted({mode for model in served for mode in model.modes}),
+        "gpu": any(model.gpu for model in served),
+        "workers": sum(model.workers for model in served),
+        "queues": sorted({queue for model in served for queue in model.queues}),
+    }
+
+
 def _live(settings: Settings) -> list[WorkerState]:
     with session_scope(settings.database_url, settings.database_pool_size) as session:
         return heartbeats.live_workers(session, utcnow(), settings.worker_stale_after_s)
@@ -86,7 +103,8 @@ async def live_workers(settings: Settings) -> list[WorkerState]:
 async def list_models(settings: SettingsDep, caller: CallerDep) -> dict[str, Any]:
     workers = await live_workers(settings)
     served = heartbeats.served_models(workers)
-    return {"object": "list", "data": [model_object(model, workers) for model in served]}
+    models = [model_object(model, workers) for model in served]
+    return {"object": "list", "data": [alias_object(served, workers), *models] if served else []}
 
 
 @router.get(
@@ -94,9 +112,10 @@ async def list_models(settings: SettingsDep, caller: CallerDep) -> dict[str, Any
 )
 async def get_model(model: str, settings: SettingsDep, caller: CallerDep) -> dict[str, Any]:
     workers = await live_workers(settings)
-    found = resolve_model(model, heartbeats.served_models(workers))
-    if found is None:  # the alias names no one model
-        raise NotFound(
-            f"{model!r} is an alias, not a model; GET /v1/models lists the models", "model_not_found"
-        )
+    served = heartbeats.served_models(workers)
+    found = resolve_model(model, served)
+    if found is None:  # the alias: whatever is served
+        if not served:
+            raise NotFound("no connected worker serves a model yet", "model_not_found")
+        return alias_object(served, workers)
     return model_object(found, workers)

@@ -9,12 +9,12 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from server.ops.schemas import BatchProgress
+from server.ops.schemas import RunningBatch
 
-BatchProvider = Callable[[Session, datetime], list[BatchProgress]]
+BatchProvider = Callable[[Session, datetime], list[RunningBatch]]
 
 
-def no_batches(session: Session, now: datetime) -> list[BatchProgress]:
+def no_batches(session: Session, now: datetime) -> list[RunningBatch]:
     """The provider while the platform has no batches."""
     return []
 
@@ -22,7 +22,7 @@ def no_batches(session: Session, now: datetime) -> list[BatchProgress]:
 ACTIVE_SHOWN = 20
 
 
-def batches_in_progress(session: Session, now: datetime) -> list[BatchProgress]:
+def batches_in_progress(session: Session, now: datetime) -> list[RunningBatch]:
     from sqlalchemy import select
 
     from server.batches.progress import estimate, live_counts
@@ -47,7 +47,7 @@ def batches_in_progress(session: Session, now: datetime) -> list[BatchProgress]:
             now=now,
         )
         rows.append(
-            BatchProgress(
+            RunningBatch(
                 id=batch.id,
                 name=batch.source_uri or batch.source_object or f"{batch.source_kind} batch",
                 tasks_total=batch.source_total or batch.items_listed,

@@ -115,7 +115,7 @@ class WorkerStats(BaseModel):
     )
 
 
-class BatchProgress(BaseModel):
+class RunningBatch(BaseModel):
     id: str
     name: str | None
     tasks_total: int
@@ -135,5 +135,5 @@ class OpsStats(BaseModel):
     recent_failures: list[FailedTask] = Field(description="The last failed tasks, newest first (at most 20).")
     failure_codes: list[FailureCode] = Field(description="Failure codes of the window, most frequent first.")
     workers: list[WorkerStats]
-    batches: list[BatchProgress] = Field(description="Batches in progress with their ETA.")
+    batches: list[RunningBatch] = Field(description="Batches in progress with their ETA.")
     refresh_s: int = Field(description="How often the dashboard refreshes itself.")

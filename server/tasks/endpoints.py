@@ -25,9 +25,11 @@ from server.deps import (
 )
 from server.errors import responses
 from server.events.deps import EventPublisherDep
+from server.forms import OptionsForm, RefuseUnknownFields
 from server.idempotency import IdempotencyKeyDep
 from server.quotas import check_quota
-from server.tasks import service
+from server.tasks import removal, service
+from server.tasks.polling import WaitForEnd, queue_position, retry_after_s
 from server.tasks.schemas import PageList, PageResource, TaskCreate, TaskError, TaskList, TaskResource
 from server.tasks.uploads import stage_upload, staging_file
 from shared.clock import utcnow
@@ -36,9 +38,9 @@ from shared.db.models import Task, TaskStatus
 from shared.documents.inspect import Limits
 from shared.events.model import status_of
 from shared.filenames import safe_filename
-from shared.options import Mode, PromptPreset, Strategy, TaskOptions
 from shared.page_ranges import select_pages
 from shared.storage import Storage
+from shared.task_metadata import parse_form_metadata
 from shared.webhooks.emit import PendingDeliveries
 from shared.webhooks.task_events import record_task_event
 
@@ -93,6 +95,7 @@ def _commit_new(
     response_model=TaskResource,
     responses=responses(400, 413, 415, 422, 429, 503),
     summary="Submit a document by upload",
+    dependencies=[RefuseUnknownFields],
 )
 async def upload_task(
     session: SessionDep,
@@ -104,25 +107,13 @@ async def upload_task(
     file: Annotated[
         UploadFile, File(description="PDF, PNG, JPEG, TIFF or WebP; the type is read from the content.")
     ],
-    mode: Annotated[Mode, Form()] = Mode.gundam,
-    prompt: Annotated[PromptPreset, Form()] = PromptPreset.document,
-    custom_prompt: Annotated[str | None, Form(max_length=10_000)] = None,
-    dpi: Annotated[int | None, Form()] = None,
-    pages: Annotated[str | None, Form(max_length=1000)] = None,
-    strategy: Annotated[Strategy | None, Form()] = None,
+    requested: OptionsForm,
     webhook_url: Annotated[str | None, Form(max_length=2048)] = None,
+    metadata: Annotated[
+        str | None, Form(description="A JSON object returned unchanged with the task (see docs/api.md).")
+    ] = None,
 ) -> JSONResponse:
-    options = service.validate_options(
-        TaskOptions(
-            mode=mode,
-            prompt=prompt,
-            custom_prompt=custom_prompt or None,
-            dpi=dpi,
-            pages=pages or None,
-            strategy=strategy,
-        ),
-        settings,
-    )
+    options = service.validate_options(requested, settings)
     spec = service.NewTask(
         owner=caller.owner,
         options=options,
@@ -132,6 +123,7 @@ async def upload_task(
             webhook_url or caller.webhook_url, settings, session, caller.owner
         ),
         filename=safe_filename(file.filename),
+        metadata=parse_form_metadata(metadata) if metadata else None,
     )
     if key is None:  # refuse early; a retried request must still get its replay
         check_quota(session, settings, caller.owner)
@@ -153,6 +145,7 @@ def _request_fields(spec: service.NewTask) -> dict[str, Any]:
         "options": spec.options.model_dump(mode="json", exclude_none=True),
         "filename": spec.filename,
         "webhook_url": spec.webhook_url,
+        "metadata": spec.metadata,
     }
 
 
@@ -183,6 +176,7 @@ def create_task(
             body.webhook_url or caller.webhook_url, settings, session, caller.owner
         ),
         filename=safe_filename(body.filename) if body.filename else None,
+        metadata=body.metadata,
     )
     check_quota(session, settings, caller.owner)
     task = service.create_source_task(session, settings, spec, body.url, body.s3_uri)
@@ -205,10 +199,37 @@ def list_tasks(
     )
 
 
-@router.get("/{task_id}", response_model=TaskResource, responses=responses(404), summary="Get a task")
-def get_task(task_id: str, session: SessionDep, settings: SettingsDep, caller: CallerDep) -> TaskResource:
+@router.get(
+    "/{task_id}",
+    response_model=TaskResource,
+    responses={
+        200: {
+            "description": "The task; a queued one also has `queue_position`.",
+            "headers": {
+                "Retry-After": {
+                    "description": "On a queued task: seconds until another poll is worth making.",
+                    "schema": {"type": "integer"},
+                }
+            },
+        },
+        **responses(404),
+    },
+    summary="Get a task (with ?wait=S: when it ends, or after S seconds)",
+)
+def get_task(
+    _waited: WaitForEnd,  # first: the long-poll waits before the session below is opened
+    task_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    caller: CallerDep,
+    response: Response,
+) -> TaskResource:
     task = service.get_task(session, caller.owner, task_id)
-    return TaskResource.of(task, settings.public_url, utcnow())
+    resource = TaskResource.of(task, settings.public_url, utcnow())
+    if task.status == TaskStatus.queued:
+        resource.queue_position = queue_position(session, task)
+        response.headers["Retry-After"] = str(retry_after_s(resource.queue_position))
+    return resource
 
 
 @router.get(
@@ -245,17 +266,16 @@ def get_pages(
     return PageList(data=data, next_cursor=str(next_after) if next_after is not None else None)
 
 
-@router.delete(
-    "/{task_id}",
+@router.post(
+    "/{task_id}/cancel",
     responses={
         200: {"model": TaskResource, "description": "A queued task was canceled."},
         202: {"model": TaskResource, "description": "A running task will stop at its next page."},
-        204: {"description": "A finished task and its stored data were deleted."},
-        **responses(404, 409, 503),
+        **responses(404, 409),
     },
-    summary="Cancel a queued or running task, or delete a finished one",
+    summary="Cancel a queued or running task (its data is kept; DELETE removes it)",
 )
-def delete_task(
+def cancel_task(
     task_id: str,
     session: SessionDep,
     settings: SettingsDep,
@@ -263,22 +283,35 @@ def delete_task(
     celery: CeleryDep,
     caller: CallerDep,
     events: EventPublisherDep,
-) -> Response:
+) -> JSONResponse:
     task = service.get_task(session, caller.owner, task_id)
-    outcome = service.cancel_or_delete(session, storage, task)
-    if outcome == "deleted":
-        idempotency.forget_resource(session, task.owner, task.id)
+    outcome = removal.cancel(session, storage, task)
     # a queued task is canceled here, not by a worker: its event is recorded with the new state
     pending = record_task_event(session, settings, task) if outcome == "canceled" else PendingDeliveries()
     session.commit()
     pending.send(celery)
     if outcome == "canceled":  # no worker will: tell the task's live watchers
         events.publish(status_of(task))
-    if outcome == "deleted":
-        return Response(status_code=status.HTTP_204_NO_CONTENT)
     code = 200 if outcome == "canceled" else 202
     body = TaskResource.of(task, settings.public_url, utcnow()).model_dump(mode="json")
     return JSONResponse(body, status_code=code)
+
+
+@router.delete(
+    "/{task_id}",
+    status_code=204,
+    responses={
+        204: {"description": "The finished task and its stored data were deleted."},
+        **responses(404, 409, 503),
+    },
+    summary="Delete a finished task and its results (409 task_not_finished while it runs)",
+)
+def delete_task(task_id: str, session: SessionDep, storage: StorageDep, caller: CallerDep) -> Response:
+    task = service.get_task(session, caller.owner, task_id)
+    removal.delete(session, storage, task)
+    idempotency.forget_resource(session, task.owner, task.id)
+    session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(

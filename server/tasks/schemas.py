@@ -7,30 +7,19 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.db.models import Task
+from shared.db.models import PageStatus, SourceKind, Task, TaskStatus
 from shared.errors import InvalidRequest
-from shared.options import Mode, PromptPreset, Strategy, TaskOptions
+from shared.filenames import filename_of_uri
+from shared.options import TaskOptions
+from shared.task_metadata import TaskMetadata
 
 
-class OptionFields(BaseModel):
-    """The task options as flat JSON fields, shared by every request that creates work."""
-
-    mode: Mode = Mode.gundam
-    prompt: PromptPreset = PromptPreset.document
-    custom_prompt: str | None = Field(None, max_length=10_000)
-    dpi: int | None = None
-    pages: str | None = Field(None, max_length=1000)
-    strategy: Strategy | None = None
+class OptionFields(TaskOptions):
+    """The task options as flat JSON fields, shared by every request that creates work. The
+    fields are `TaskOptions`' own; a body adds its other members beside them."""
 
     def options(self) -> TaskOptions:
-        return TaskOptions(
-            mode=self.mode,
-            prompt=self.prompt,
-            custom_prompt=self.custom_prompt,
-            dpi=self.dpi,
-            strategy=self.strategy,
-            pages=self.pages,
-        )
+        return TaskOptions.model_validate(self.model_dump(include=set(TaskOptions.model_fields)))
 
 
 class TaskCreate(OptionFields):
@@ -42,11 +31,14 @@ class TaskCreate(OptionFields):
     s3_uri: str | None = Field(None, description="s3://bucket/key of the document.", max_length=4096)
     filename: str | None = Field(None, description="Name to record for the document.", max_length=255)
     webhook_url: str | None = Field(None, max_length=2048)
+    metadata: TaskMetadata | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> TaskCreate:
         if bool(self.url) == bool(self.s3_uri):
             raise InvalidRequest("give exactly one of url or s3_uri", "invalid_source")
+        if not self.filename:  # named after the end of its URL's path or S3 key
+            self.filename = filename_of_uri(self.url or self.s3_uri or "")
         return self
 
 
@@ -73,7 +65,7 @@ class TaskError(BaseModel):
 
 
 class Source(BaseModel):
-    kind: str
+    kind: SourceKind
     filename: str | None
     uri: str | None
     content_type: str | None
@@ -93,7 +85,7 @@ class TaskResource(BaseModel):
     object: Literal["task"] = "task"
     id: str
     owner: str
-    status: str
+    status: TaskStatus
     source: Source
     options: dict[str, Any]
     progress: Progress
@@ -113,6 +105,12 @@ class TaskResource(BaseModel):
     batch_id: str | None = Field(description="The batch that created this task, if any.")
     reused_from: str | None = Field(
         description="With batch dedupe: the earlier task of identical content whose results were copied."
+    )
+    metadata: dict[str, Any] | None = Field(description="The metadata the task was submitted with.")
+    queue_position: int | None = Field(
+        None,
+        description="On `GET /v1/tasks/{id}` of a queued task: tasks ahead of it in its queue "
+        "(0: next). Null otherwise.",
     )
 
     @classmethod
@@ -145,6 +143,7 @@ class TaskResource(BaseModel):
             results_expired_at=task.results_expired_at,
             batch_id=task.batch_id,
             reused_from=task.reused_from,
+            metadata=task.client_metadata,
         )
 
 
@@ -196,7 +195,7 @@ class TaskList(BaseModel):
 
 class PageResource(BaseModel):
     number: int
-    status: str
+    status: PageStatus
     width: int | None
     height: int | None
     dpi: int | None

@@ -4,7 +4,7 @@ commits and then enqueues."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from celery import Celery
 from sqlalchemy import select
@@ -36,6 +36,7 @@ class NewTask:
     webhook_url: str | None
     queue: str = QUEUE_INTERACTIVE
     filename: str | None = None
+    metadata: dict[str, Any] | None = None
 
 
 def validate_options(options: TaskOptions, settings: Settings) -> TaskOptions:
@@ -80,6 +81,7 @@ def _new_row(spec: NewTask, kind: SourceKind, uri: str | None) -> Task:
         filename=spec.filename,
         options=spec.options.model_dump(mode="json", exclude_none=True),
         webhook_url=spec.webhook_url,
+        client_metadata=spec.metadata,
         created_at=utcnow(),
     )
 

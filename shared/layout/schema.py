@@ -93,6 +93,11 @@ class LayoutPage(_Strict):
     timings: PageTimings = Field(default_factory=PageTimings)
     error: PageError | None = None
     blocks: list[Block] = Field(default_factory=list)
+    markdown: str | None = Field(
+        None,
+        description="The page's markdown, exactly as in full.md between this page's marker and "
+        "the next; null on a failed page.",
+    )
 
     @model_validator(mode="after")
     def _boxes_inside_page(self) -> LayoutPage:

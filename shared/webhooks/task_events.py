@@ -35,6 +35,7 @@ def task_data(task: Task, public_url: str) -> dict[str, Any]:
         "status": task.status,
         "url": url,
         "filename": task.filename,
+        "metadata": task.client_metadata,
         "pages": {
             "total": task.pages_total,
             "done": task.pages_done,

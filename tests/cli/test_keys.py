@@ -17,6 +17,7 @@ from shared.config import Settings
 from shared.db.migrate import upgrade
 from shared.db.session import session_scope
 from tests.cli.test_commands import ocrp
+from tests.fixtures.webhook_receiver import TEST_SECRET
 
 
 @pytest.fixture
@@ -70,6 +71,26 @@ def test_key_commands_refuse_bad_input_clearly(
     assert "no API key 'key_nope'" in ocrp("keys", "revoke", "key_nope", env=env).stderr
     fresh = {**env, "OCR_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
     assert "run `ocrp db upgrade` first" in ocrp("keys", "list", env=fresh).stderr
+
+
+@pytest.mark.slow
+def test_a_default_webhook_url_is_checked_when_the_key_is_made(
+    database: tuple[Settings, dict[str, str]],
+) -> None:
+    settings, env = database
+    env = {**env, "OCR_WEBHOOK_SECRETS": TEST_SECRET, "OCR_URL_ALLOWLIST": ""}
+    for url, code in (("http://127.0.0.1/", "url_not_allowed"), ("ftp://hooks.example/x", "invalid_url")):
+        refused = ocrp("keys", "create", "--owner", "alice", "--webhook-url", url, env=env)
+        assert refused.returncode == 2, refused.stderr
+        assert code in refused.stderr
+        assert "every submission with this key would be refused" in refused.stderr
+    with session_scope(settings.database_url) as session:  # no key was made
+        from shared.apikeys.store import list_keys
+
+        assert list_keys(session, "alice") == []
+    allowed = {**env, "OCR_URL_ALLOWLIST": "127.0.0.0/8"}
+    made = ocrp("keys", "create", "--owner", "alice", "--webhook-url", "http://127.0.0.1/", env=allowed)
+    assert made.returncode == 0, made.stderr
 
 
 def test_the_local_key_is_made_once_kept_private_and_replaced_when_revoked(

@@ -125,7 +125,9 @@ def test_ocr_streams_text_then_the_result_then_done(live: Live) -> None:
 
 def test_the_openai_sdk_reads_models_completions_and_streams(live: Live) -> None:
     client = openai.OpenAI(base_url=f"{live.api}/v1", api_key=live.stack.api_key, max_retries=0, timeout=120)
-    [model] = client.models.list().data
+    [alias, model] = client.models.list().data
+    assert alias.id == "ocrp"  # the name the README uses
+    assert client.models.retrieve("ocrp").id == "ocrp"
     assert client.models.retrieve(model.id).id == model.id
     assert model.owned_by == "ocrp"
     assert model.model_extra is not None

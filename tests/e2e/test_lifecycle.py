@@ -127,10 +127,13 @@ def test_a_document_whose_every_page_fails_fails(stack: Stack, tmp_path: Path) -
 def test_cancel_stops_a_running_task_at_the_next_page(stack: Stack) -> None:
     task = stack.submit_file(DATA / "lots_of_sci_tables.pdf", dpi="300")
     stack.wait_task(task["id"], until=lambda t: t["progress"]["pages_done"] >= 1)
-    response = stack.api.delete(f"/v1/tasks/{task['id']}")
+    refused = stack.api.delete(f"/v1/tasks/{task['id']}")  # running work is never deleted
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "task_not_finished"
+    response = stack.api.post(f"/v1/tasks/{task['id']}/cancel")
     assert response.status_code == 202
     assert response.json()["cancel_requested"] is True
-    again = stack.api.delete(f"/v1/tasks/{task['id']}")
+    again = stack.api.post(f"/v1/tasks/{task['id']}/cancel")
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "cancel_pending"
     done = stack.wait_task(task["id"])
@@ -142,11 +145,11 @@ def test_cancel_stops_a_running_task_at_the_next_page(stack: Stack) -> None:
 
 
 def test_a_cancel_during_a_stalled_download_ends_canceled(stack: Stack, stalling: _StallingServer) -> None:
-    # issue 19: DELETE while the worker downloads, then the download times out; the task went
+    # issue 19: a cancel while the worker downloads, then the download times out; the task went
     # back to the queue with its cancel requested, which nothing ever claims: queued forever
     task = stack.api.post("/v1/tasks", json={"url": stalling.url}).json()
     assert stalling.arrived.wait(60), "the worker never started the download"
-    response = stack.api.delete(f"/v1/tasks/{task['id']}")
+    response = stack.api.post(f"/v1/tasks/{task['id']}/cancel")
     assert (response.status_code, response.json()["cancel_requested"]) == (202, True)
     done = stack.wait_task(task["id"], timeout=60)
     assert done["status"] == "canceled", done

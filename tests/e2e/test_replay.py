@@ -107,3 +107,18 @@ def test_replayed_deepseek_output_runs_through_the_whole_worker(
     assert third.error.code == "replay_missing"
     markdown = embedded_stack.api.get(f"/v1/tasks/{task['id']}/result.md").text
     assert "<!-- page 2 -->\n\n# Quarterly Report\n\n<table>" in markdown
+    # each page carries its markdown, the same text full.md holds after the page's marker
+    assert first.markdown is not None
+    assert second.markdown is not None
+    assert f"<!-- page 1 -->\n\n{first.markdown}\n\n<!-- page 2 -->\n\n{second.markdown}" in markdown
+    assert third.markdown is None
+
+    # table_format=markdown: pipe tables in the markdown; layout.json keeps the engine's HTML
+    task = embedded_stack.wait_task(embedded_stack.submit_file(generated, table_format="markdown")["id"])
+    assert task["options"]["table_format"] == "markdown"
+    markdown = embedded_stack.api.get(f"/v1/tasks/{task['id']}/result.md").text
+    assert "<!-- page 2 -->\n\n# Quarterly Report\n\n| " in markdown
+    assert "<table>" not in markdown
+    assert "|---|" in markdown
+    table = layout_of(embedded_stack, task).pages[1].blocks[1]
+    assert table.text.startswith("<table>")

@@ -149,7 +149,7 @@ def test_410_disables_the_endpoint_and_redelivery_over_the_api_reaches_it(
     def cancel_new_task() -> str:
         body = {"url": "http://127.0.0.1:9/doc.pdf", "webhook_url": webhook_receiver.url}
         task_id = str(stack.api.post("/v1/tasks", json=body).json()["id"])
-        assert stack.api.delete(f"/v1/tasks/{task_id}").status_code == 200
+        assert stack.api.post(f"/v1/tasks/{task_id}/cancel").status_code == 200
         return task_id
 
     gone_task = cancel_new_task()

@@ -25,6 +25,7 @@ PROTECTED = [
     ("GET", f"{SOME_TASK}/result.md"),
     ("GET", f"{SOME_TASK}/result.zip"),
     ("DELETE", SOME_TASK),
+    ("POST", f"{SOME_TASK}/cancel"),
     ("POST", f"{SOME_TASK}/retry"),
     ("POST", "/v1/tasks"),
     ("POST", "/v1/tasks/upload"),
@@ -118,6 +119,7 @@ def test_scopes_decide_what_a_key_may_do(embedded_stack: Stack) -> None:
         reader.post("/v1/tasks/upload", files={"file": ("a.pdf", text_pdf(["a"]))}),
         reader.post("/v1/tasks", json={"url": "http://example.com/a.pdf"}),
         reader.delete(task),
+        reader.post(f"{task}/cancel"),
         reader.post(f"{task}/retry"),
         reader.get("/v1/admin/dead-letters"),
         submitter.get("/v1/admin/dead-letters"),
@@ -127,7 +129,7 @@ def test_scopes_decide_what_a_key_may_do(embedded_stack: Stack) -> None:
         assert response.json()["error"]["code"] == "forbidden"
         assert "scope" in response.json()["error"]["message"]
     assert operator.get("/v1/admin/dead-letters").status_code == 200
-    assert submitter.delete(task).status_code == 200
+    assert submitter.post(f"{task}/cancel").status_code == 200
 
 
 def test_only_a_hash_of_a_key_is_stored_and_its_last_use_is_kept(embedded_stack: Stack) -> None:
@@ -175,6 +177,28 @@ def test_an_anonymous_upload_is_refused_before_its_body_is_sent(embedded_stack: 
         answer = sock.recv(65536)  # no byte of the 100 MB body was sent
     assert answer.startswith(b"HTTP/1.1 401 "), answer[:200]
     assert b"www-authenticate: Bearer" in answer.lower().replace(b"bearer", b"Bearer")
+
+
+@pytest.mark.slow
+def test_a_read_only_keys_upload_is_refused_before_its_body_is_sent(embedded_stack: Stack) -> None:
+    reader = embedded_stack.new_key("alice", "read")
+    _, url = embedded_stack.start_api_server()
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        sock.sendall(
+            b"POST /v1/tasks/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 150000000\r\n"
+            + f"Authorization: Bearer {reader}\r\n".encode()
+            + b"Content-Type: multipart/form-data; boundary=B\r\n\r\n"
+        )
+        answer = b""
+        while not answer.rstrip().endswith(b"}"):  # no byte of the 150 MB body was sent
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 403 "), answer[:200]
+    assert b'"code":"forbidden"' in answer
+    assert b"submit" in answer  # the message names the scope the key lacks
 
 
 def test_the_caller_carries_the_key_and_its_default_webhook(embedded_stack: Stack) -> None:

@@ -87,7 +87,7 @@ def test_service_keeps_accepting_good_work_after_bad_input(stack: Stack) -> None
     assert response.status_code == 202
     assert response.headers["location"] == f"/v1/tasks/{response.json()['id']}"
     task_id = response.json()["id"]
-    canceled = stack.api.delete(f"/v1/tasks/{task_id}")  # queued: canceled, kept
+    canceled = stack.api.post(f"/v1/tasks/{task_id}/cancel")  # queued: canceled, kept
     assert canceled.status_code == 200
     assert canceled.json()["status"] == "canceled"
     assert stack.api.delete(f"/v1/tasks/{task_id}").status_code == 204  # finished: deleted

@@ -110,10 +110,10 @@ def test_quotas_on_queued_tasks_and_pages_in_flight(tmp_path: Path) -> None:
         # another owner has their own quota
         assert _upload(stack.client(stack.new_key("other"))).status_code == 202
 
-        stack.api.delete(f"/v1/tasks/{first.json()['id']}")  # queued → canceled: frees a place
+        stack.api.post(f"/v1/tasks/{first.json()['id']}/cancel")  # queued → canceled: frees a place
         too_many_pages = _upload(stack.api, pages=2)  # 2 queued pages + 2 > 5? no: 4 ≤ 5
         assert too_many_pages.status_code == 202
-        stack.api.delete(f"/v1/tasks/{too_many_pages.json()['id']}")
+        stack.api.post(f"/v1/tasks/{too_many_pages.json()['id']}/cancel")
         big = _upload(stack.api, pages=4)  # 2 + 4 > 5
         assert big.status_code == 429
         assert "pages" in big.json()["error"]["message"]

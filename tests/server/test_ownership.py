@@ -59,6 +59,7 @@ def test_another_owner_cannot_reach_a_task_by_any_route(embedded_stack: Stack, a
         ("GET", f"{base}/result.zip"),
         ("GET", f"{base}/images/1_1.jpg"),
         ("POST", f"{base}/retry"),
+        ("POST", f"{base}/cancel"),
         ("DELETE", base),
     ]:
         response = mallory.request(method, path)

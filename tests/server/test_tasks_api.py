@@ -21,7 +21,7 @@ def _submit(stack: Stack, text: str) -> str:
 
 def test_list_is_newest_first_with_cursor_pages_and_a_status_filter(embedded_stack: Stack) -> None:
     ids = [_submit(embedded_stack, f"doc{i}") for i in range(5)]
-    embedded_stack.api.delete(f"/v1/tasks/{ids[1]}")  # queued → canceled
+    embedded_stack.api.post(f"/v1/tasks/{ids[1]}/cancel")  # queued → canceled
 
     first = embedded_stack.api.get("/v1/tasks", params={"limit": 2}).json()
     assert [t["id"] for t in first["data"]] == ids[::-1][:2]

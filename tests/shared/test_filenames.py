@@ -50,3 +50,13 @@ def test_a_hostile_name_cannot_break_out_of_the_header() -> None:
 def test_names_without_any_ascii_letter_fall_back() -> None:
     assert ascii_filename("報告書") == "document"
     assert content_disposition("報告書.md").startswith('attachment; filename="document.md"; filename*=')
+
+
+def test_a_url_or_s3_uri_names_its_document_by_the_end_of_its_path() -> None:
+    from shared.filenames import filename_of_uri
+
+    assert filename_of_uri("https://h.example/papers/a%20b.pdf?x=1#p2") == "a b.pdf"
+    assert filename_of_uri("s3://bucket/scans/2026/report.pdf") == "report.pdf"
+    assert filename_of_uri("https://h.example/dir/") == "dir"
+    assert filename_of_uri("https://h.example/") is None
+    assert filename_of_uri("https://h.example/%2e%2e%2f%2e%2e%2fetc%2fpasswd") == "passwd"

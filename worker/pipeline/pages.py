@@ -19,13 +19,14 @@ from shared.errors import OcrpError
 from shared.layout import LayoutPage, PageTimings
 from shared.logs import EventLogger
 from shared.metrics.pipeline import observe_page
-from shared.options import TaskOptions
+from shared.options import TableFormat, TaskOptions
 from shared.storage import Storage
 from shared.storage.keys import image_key, page_checkpoint_key
 from worker.engines.base import Engine, EngineCanceled, PageRequest
 from worker.layout.blocks import PageSource, build_page, failed_page
 from worker.layout.crops import crop_jpeg
 from worker.layout.markdown import page_markdown
+from worker.layout.tables import with_markdown_tables
 from worker.pipeline.render import RenderedPage
 from worker.pipeline.store import TaskStore
 from worker.textlayer.route import TEXT_LAYER_ENGINE, TextLayerPage, TextLayerRouter, ToEngine, crop_region
@@ -147,7 +148,10 @@ class PageProcessor:
             self.storage.put_bytes(
                 image_key(job.task_id, crop.name), crop_jpeg(rendered.image, crop.bbox), "image/jpeg"
             )
-        self._checkpoint(job.task_id, page, page_markdown(page), recognized.raw_text)
+        # pipe tables only in the markdown: layout.json keeps the engine's HTML
+        tables = job.options.table_format == TableFormat.markdown
+        markdown = page_markdown(with_markdown_tables(page) if tables else page)
+        self._checkpoint(job.task_id, page, markdown, recognized.raw_text)
         self.store.page_succeeded(job.task_id, page)
         observe_page(
             self.engine.info.name,

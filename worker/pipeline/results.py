@@ -27,7 +27,8 @@ def assemble_results(
     markdown = []
     for number in numbers:
         page, page_md = load_checkpoint(storage, snapshot.id, number)
-        pages.append(page)
+        # each page carries its own markdown too, for consumers that chunk by page
+        pages.append(page.model_copy(update={"markdown": page_md}) if page.status == "succeeded" else page)
         markdown.append((number, page_md))
     # running heads show only across pages; the pages they change get their markdown again
     changed = mark_repeated_furniture(pages)

@@ -62,6 +62,9 @@ class Task(Base):
     input_key: Mapped[str | None] = mapped_column(String(512))
 
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # the client's own flat object, echoed back unchanged (shared.task_metadata); the column is
+    # `metadata`, a name SQLAlchemy keeps for itself on the class
+    client_metadata: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON)
     webhook_url: Mapped[str | None] = mapped_column(Text)
 
     page_count: Mapped[int | None] = mapped_column(Integer)

@@ -37,7 +37,8 @@ def test_unknown_ids_and_cursors_are_clear_errors(api_stack: Stack) -> None:
         api_stack.api.get("/v1/batches", params={"cursor": "x"}).json()["error"]["code"] == "invalid_cursor"
     )
     batch_id = api_stack.api.post("/v1/batches", json={"urls": ["https://files.example/a.pdf"]}).json()["id"]
-    early = api_stack.api.get(f"/v1/batches/{batch_id}/manifest.jsonl")
-    assert (early.status_code, early.json()["error"]["code"]) == (409, "manifest_not_ready")
+    early = api_stack.api.get(f"/v1/batches/{batch_id}/manifest.jsonl")  # readable while it runs
+    assert (early.status_code, early.text) == (200, "")
+    assert early.headers["x-manifest-complete"] == "false"
     items = api_stack.api.get(f"/v1/batches/{batch_id}/tasks").json()
     assert items == {"object": "list", "data": [], "next_cursor": None}

@@ -92,6 +92,19 @@ def test_ocr_refuses_bad_json_input(stack: Stack, body: dict[str, Any], status: 
 
 
 @pytest.mark.usefixtures("no_new_task")
+@pytest.mark.parametrize("path", ["/v1/ocr", "/v1/chat/completions"])
+@pytest.mark.parametrize("depth", [100_000, 950])
+def test_deeply_nested_json_is_refused_with_422(stack: Stack, path: str, depth: int) -> None:
+    nested = b"[" * depth + b"]" * depth
+    body = b'{"model": "ocrp", "url": "http://127.0.0.1:9/a.pdf", "messages": ' + nested + b"}"
+    response = stack.api.post(path, content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] in {"json_too_deep", "validation_error"}
+    if depth > 10_000:
+        assert response.json()["error"]["code"] == "json_too_deep"
+    assert stack.api.get("/healthz").status_code == 200
+
+
 def test_ocr_refuses_bodies_it_cannot_read(stack: Stack) -> None:
     assert_error(
         stack.api.post("/v1/ocr", content=b"{", headers={"content-type": "application/json"}),
@@ -136,14 +149,14 @@ def test_a_task_that_outlives_the_time_limit_is_answered_504_and_keeps_running(s
     task = stack.api.get(f"/v1/tasks/{task_id}").json()
     assert task["status"] == "queued"
     assert task["options"]["mode"] == "gundam"
-    assert stack.api.delete(f"/v1/tasks/{task_id}").status_code == 200
+    assert stack.api.post(f"/v1/tasks/{task_id}/cancel").status_code == 200
     # the chat route times out the same way, in OpenAI's error shape
     response = chat(stack, messages=image_message(f"data:application/pdf;base64,{PDF}", "Free OCR."))
     error = assert_error(response, 504, "ocr_timeout")
     assert error["type"] == "server_error"
     task = stack.api.get(f"/v1/tasks/{response.json()['task_id']}").json()
     assert task["options"]["custom_prompt"] == "<image>\nFree OCR."
-    stack.api.delete(f"/v1/tasks/{task['id']}")
+    stack.api.post(f"/v1/tasks/{task['id']}/cancel")
 
 
 @pytest.mark.parametrize(
@@ -233,7 +246,15 @@ def test_a_gpu_model_served_in_one_mode_is_listed_and_sets_the_mode(stack: Stack
     with session_scope(stack.settings.database_url) as session:
         heartbeats.publish(session, worker)
     try:
-        [model] = stack.api.get("/v1/models").json()["data"]
+        [alias, model] = stack.api.get("/v1/models").json()["data"]
+        # the name the docs use comes first, standing for whatever is served
+        assert (alias["id"], alias["engine"], alias["modes"], alias["workers"]) == (
+            "ocrp",
+            "alias",
+            ["base"],
+            1,
+        )
+        assert stack.api.get("/v1/models/ocrp").json() == alias
         assert model["id"] == "deepseek-ocr-base-deepseek-ocr"
         assert model["object"] == "model"
         assert model["created"] == int(worker.started_at.timestamp())
@@ -251,7 +272,7 @@ def test_a_gpu_model_served_in_one_mode_is_listed_and_sets_the_mode(stack: Stack
         assert_error(response, 504, "ocr_timeout")
         task = stack.api.get(f"/v1/tasks/{response.json()['task_id']}").json()
         assert task["options"] == {"mode": "base", "prompt": "document"}
-        stack.api.delete(f"/v1/tasks/{task['id']}")
+        stack.api.post(f"/v1/tasks/{task['id']}/cancel")
     finally:
         with session_scope(stack.settings.database_url) as session:
             heartbeats.remove(session, "wrk_gpu")
@@ -262,7 +283,7 @@ def test_a_malformed_last_event_id_is_refused(stack: Stack) -> None:
     task_id = response.json()["id"]
     refused = stack.api.get(f"/v1/tasks/{task_id}/events", headers={"Last-Event-ID": "1700000000000-0"})
     assert_error(refused, 400, "invalid_last_event_id")
-    stack.api.delete(f"/v1/tasks/{task_id}")
+    stack.api.post(f"/v1/tasks/{task_id}/cancel")
 
 
 def test_the_routes_are_documented_without_dangling_references(stack: Stack) -> None:

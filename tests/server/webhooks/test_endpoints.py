@@ -68,7 +68,7 @@ def test_a_private_target_is_refused_on_upload_too(stack: Stack) -> None:
 def test_canceling_a_queued_task_records_its_task_canceled_delivery(stack: Stack) -> None:
     status, task = submit(stack, HOOK)
     assert status == 202
-    assert stack.api.delete(f"/v1/tasks/{task['id']}").json()["status"] == "canceled"
+    assert stack.api.post(f"/v1/tasks/{task['id']}/cancel").json()["status"] == "canceled"
     listing = stack.api.get(f"/v1/tasks/{task['id']}/webhook-deliveries").json()
     [delivery] = listing["data"]
     assert delivery["event_type"] == "task.canceled"

@@ -7,6 +7,7 @@ import hashlib
 import json
 import tarfile
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -119,6 +120,39 @@ def test_the_end_of_a_batch_writes_the_manifest_and_runs_the_hooks_once(harness:
     assert resource["progress"]["documents_done"] == 4
     assert resource["progress"]["percent"] == 100.0
     assert resource["manifest"].endswith(f"/v1/batches/{batch_id}/manifest.jsonl")
+
+
+def test_the_manifest_grows_while_the_batch_runs_and_failures_are_named(harness: Harness) -> None:
+    batch_id = harness.submit_urls(4)
+    harness.expand(batch_id)
+    ids = harness.tasks(batch_id)
+
+    def manifest() -> tuple[list[dict[str, Any]], str]:
+        response = harness.stack.api.get(f"/v1/batches/{batch_id}/manifest.jsonl")
+        assert response.status_code == 200
+        return [json.loads(line) for line in response.text.splitlines()], response.headers[
+            "x-manifest-complete"
+        ]
+
+    assert manifest() == ([], "false")
+    harness.finish(ids[:1])
+    harness.finish(ids[1:2], TaskStatus.failed, code="fetch_failed")
+    harness.expand(batch_id)
+    lines, complete = manifest()
+    assert ([line["status"] for line in lines], complete) == (["succeeded", "failed"], "false")
+    running = harness.stack.api.get(f"/v1/batches/{batch_id}").json()
+    assert running["failures"] == [{"code": "fetch_failed", "count": 1, "message": "fetch_failed in a test"}]
+    assert running["retry_hint"] is None  # still running: nothing to retry yet
+
+    harness.finish(ids[2:], TaskStatus.failed, code="pdf_corrupt")
+    harness.expand(batch_id)
+    ended = harness.stack.api.get(f"/v1/batches/{batch_id}").json()
+    assert ended["status"] == "completed"
+    assert [(f["code"], f["count"]) for f in ended["failures"]] == [("pdf_corrupt", 2), ("fetch_failed", 1)]
+    assert "3 document(s) failed" in ended["retry_hint"]
+    assert f"POST /v1/batches/{batch_id}/retry-failed" in ended["retry_hint"]
+    lines, complete = manifest()
+    assert (len(lines), complete) == (4, "true")
 
 
 def test_retry_failed_queues_the_same_tasks_again(harness: Harness) -> None:
