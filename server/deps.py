@@ -27,25 +27,33 @@ from server.auth.authenticate import (
     require_submit_or_admin,
 )
 from server.auth.caller import Caller
+from server.reads import Reads
 from shared.config import Settings
 from shared.db.session import get_sessionmaker
 from shared.errors import Unavailable
 from shared.storage import Storage
 
 
-def get_settings_dep(request: Request) -> Settings:
+# The getters of app state are `async def`: FastAPI runs a sync dependency in the thread pool,
+# a hop that would cost far more than reading an attribute.
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_storage(request: Request) -> Storage:
+async def get_storage(request: Request) -> Storage:
     storage: Storage = request.app.state.storage
     return storage
 
 
-def get_celery(request: Request) -> Celery:
+async def get_celery(request: Request) -> Celery:
     celery: Celery = request.app.state.celery
     return celery
+
+
+async def get_reads(request: Request) -> Reads:
+    reads: Reads = request.app.state.reads
+    return reads
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -69,6 +77,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 StorageDep = Annotated[Storage, Depends(get_storage)]
 CeleryDep = Annotated[Celery, Depends(get_celery)]
 SessionDep = Annotated[Session, Depends(get_session)]
+# the hot read paths' single statements (`server.reads`), without a session
+ReadsDep = Annotated[Reads, Depends(get_reads)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
 AdminDep = Annotated[Caller, Depends(require_admin)]
 SubmitOrAdminDep = Annotated[Caller, Depends(require_submit_or_admin)]
@@ -84,6 +94,7 @@ __all__ = [
     "CeleryDep",
     "DashboardAdminDep",
     "MetricsAccess",
+    "ReadsDep",
     "SessionDep",
     "SettingsDep",
     "StorageDep",

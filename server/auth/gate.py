@@ -8,11 +8,10 @@ for `authenticate` to reuse (one key lookup, one rate-limit token per request).
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from server.auth.authenticate import resolve_caller
+from server.auth.authenticate import resolve_caller_async
 from server.errors import error_response
 
 
@@ -35,7 +34,7 @@ class UploadAuthGate:
             if name == b"authorization":
                 authorization = value.decode("latin-1")
         try:
-            caller = await run_in_threadpool(resolve_caller, self.state, authorization)
+            caller = await resolve_caller_async(self.state, authorization)
         except Exception as exc:
             response = error_response(exc)
             if response is None:

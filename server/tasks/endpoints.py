@@ -18,6 +18,7 @@ from server.deps import (
     Caller,
     CallerDep,
     CeleryDep,
+    ReadsDep,
     SessionDep,
     SettingsDep,
     StorageDep,
@@ -27,7 +28,8 @@ from server.errors import responses
 from server.events.deps import EventPublisherDep
 from server.idempotency import IdempotencyKeyDep
 from server.quotas import check_quota
-from server.tasks import service
+from server.responses import model_response
+from server.tasks import reads, service
 from server.tasks.schemas import PageList, PageResource, TaskCreate, TaskError, TaskList, TaskResource
 from server.tasks.uploads import stage_upload, staging_file
 from shared.clock import utcnow
@@ -179,40 +181,41 @@ def create_task(
     return _commit_new(session, settings, celery, caller, task, key, fp)
 
 
+# The three reads clients poll are async and sessionless: one statement each (`reads`), the
+# key from the process's cache, and the body serialised once (`model_response`).
 @router.get("", response_model=TaskList, responses=responses(400, 422), summary="List tasks, newest first")
-def list_tasks(
-    session: SessionDep,
+async def list_tasks(
+    db: ReadsDep,
     settings: SettingsDep,
     caller: CallerDep,
     status_filter: Annotated[TaskStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
-) -> TaskList:
-    tasks, next_cursor = service.list_tasks(session, caller.owner, status_filter, limit, cursor)
+) -> Response:
+    tasks, next_cursor = await reads.list_tasks(db, caller.owner, status_filter, limit, cursor)
     now = utcnow()
-    return TaskList(
-        data=[TaskResource.of(t, settings.public_url, now) for t in tasks], next_cursor=next_cursor
+    return model_response(
+        TaskList(data=[TaskResource.of(t, settings.public_url, now) for t in tasks], next_cursor=next_cursor)
     )
 
 
 @router.get("/{task_id}", response_model=TaskResource, responses=responses(404), summary="Get a task")
-def get_task(task_id: str, session: SessionDep, settings: SettingsDep, caller: CallerDep) -> TaskResource:
-    task = service.get_task(session, caller.owner, task_id)
-    return TaskResource.of(task, settings.public_url, utcnow())
+async def get_task(task_id: str, db: ReadsDep, settings: SettingsDep, caller: CallerDep) -> Response:
+    task = await reads.find_task(db, caller.owner, task_id)
+    return model_response(TaskResource.of(task, settings.public_url, utcnow()))
 
 
 @router.get(
     "/{task_id}/pages", response_model=PageList, responses=responses(404, 422), summary="Per-page status"
 )
-def get_pages(
+async def get_pages(
     task_id: str,
-    session: SessionDep,
+    db: ReadsDep,
     caller: CallerDep,
     after: Annotated[int, Query(ge=0, description="Return pages after this page number.")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> PageList:
-    task = service.get_task(session, caller.owner, task_id)
-    pages, next_after = service.list_pages(session, task, after, limit)
+) -> Response:
+    pages, next_after = await reads.task_pages(db, caller.owner, task_id, after, limit)
     data = [
         PageResource(
             number=p.number,
@@ -231,7 +234,8 @@ def get_pages(
         )
         for p in pages
     ]
-    return PageList(data=data, next_cursor=str(next_after) if next_after is not None else None)
+    next_cursor = str(next_after) if next_after is not None else None
+    return model_response(PageList(data=data, next_cursor=next_cursor))
 
 
 @router.delete(
