@@ -223,7 +223,13 @@ def idle_watchers(
             raise RuntimeError(f"watchers did not all open: {line}")
         time.sleep(3)  # the ramp's own work settles
         cpu0, t0 = _proc_cpu_s(pid), time.monotonic()
-        time.sleep(window_s)
+        if os.environ.get("BENCH_PYSPY"):  # where the idle CPU goes, for whoever tunes it
+            subprocess.run(
+                ["py-spy", "record", "-p", str(pid), "-d", str(int(window_s)), "-f", "raw", "-r", "50",
+                 "-o", os.environ["BENCH_PYSPY"]], check=False, capture_output=True,
+            )  # fmt: skip
+        else:
+            time.sleep(window_s)
         cpu = (_proc_cpu_s(pid) - cpu0) / (time.monotonic() - t0)
         rss = _rss_mb(pid)
     finally:
@@ -271,8 +277,8 @@ def run_stack(kind: str, workers_list: list[int], duration: int, repeat: int, ss
                     _bodies(url, key, task_id, bodies)
                 bare_url = _serve_bare(servers, env, base, workers, bodies)
                 print(f"  {kind}, {workers} uvicorn worker(s)")
-                entry = compare(url, bare_url, key, task_id, duration, repeat)
-                result["workers"][str(workers)] = entry
+                if duration > 0:
+                    result["workers"][str(workers)] = compare(url, bare_url, key, task_id, duration, repeat)
                 if sse and workers == 1:
                     result["idle_sse"] = idle_watchers(url, pid, key, queued, base, window_s=20)
         return result
@@ -282,7 +288,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--stack", choices=["embedded", "production", "both"], default="both")
     parser.add_argument("--workers", default="1,4")
-    parser.add_argument("--duration", type=int, default=5)
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run (0: no comparison)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--sse", type=int, default=500, help="idle event streams to measure (0: none)")
     parser.add_argument("--label", default="after", help="the entry of the results file to write")

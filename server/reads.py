@@ -3,9 +3,11 @@
 One SQL statement per call, Core rather than the ORM (rows, no identity map), on a connection
 held only for that statement. Where the statement runs depends on the database:
 
-- SQLite (the embedded default) runs it on the event loop: a primary-key or index read of a
-  local file in WAL mode never waits for a writer and takes tens of microseconds, less than
-  the hop to a thread and back would;
+- SQLite (the embedded default) runs it on the event loop, on a connection the loop's thread
+  keeps: a primary-key or index read of a local file in WAL mode never waits for a writer and
+  takes tens of microseconds, less than the hop to a thread and back (or a pool checkout)
+  would. pysqlite opens no transaction for a SELECT, so the kept connection pins no snapshot;
+
 - PostgreSQL runs it in the thread pool: a network round trip must not stall the event loop.
 
 Errors are the driver's own (`OperationalError` when the database is away), which the app's
@@ -14,10 +16,12 @@ error handlers answer with 503 `database_unavailable`.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, Executable, Row
+from sqlalchemy import Connection, Engine, Executable, Row
 from starlette.concurrency import run_in_threadpool
 
 from shared.config import Settings
@@ -28,6 +32,7 @@ class Reads:
     def __init__(self, engine: Engine, inline: bool) -> None:
         self.engine = engine
         self.inline = inline
+        self._kept = threading.local()  # the inline connection of each event loop's thread
 
     def _first(self, statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:
         with self.engine.connect() as conn:
@@ -37,16 +42,41 @@ class Reads:
         with self.engine.connect() as conn:
             return conn.execute(statement, params).all()
 
+    def _kept_connection(self) -> Connection:
+        conn: Connection | None = getattr(self._kept, "conn", None)
+        if conn is None or conn.invalidated or conn.closed:
+            conn = self._kept.conn = self.engine.connect()
+        return conn
+
+    def _inline(self, statement: Executable, params: Mapping[str, Any]) -> Sequence[Row[Any]]:
+        conn = self._kept_connection()
+        try:
+            return conn.execute(statement, params).all()
+        except BaseException:
+            self._kept.conn = None
+            conn.close()
+            raise
+        finally:
+            if not conn.closed:
+                conn.rollback()  # ends SQLAlchemy's (empty) transaction
+
     async def first(self, statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:
         if self.inline:
-            return self._first(statement, params)
+            rows = self._inline(statement, params)
+            return rows[0] if rows else None
         return await run_in_threadpool(self._first, statement, params)
 
     async def all(self, statement: Executable, params: Mapping[str, Any]) -> Sequence[Row[Any]]:
         if self.inline:
-            return self._all(statement, params)
+            return self._inline(statement, params)
         return await run_in_threadpool(self._all, statement, params)
 
 
 def make_reads(settings: Settings) -> Reads:
-    return Reads(get_engine(settings.database_url, settings.database_pool_size), inline=settings.is_sqlite)
+    """The process's reads of a database (one per database, like its engine)."""
+    return _reads(settings.database_url, settings.database_pool_size)
+
+
+@lru_cache(maxsize=8)
+def _reads(url: str, pool_size: int) -> Reads:
+    return Reads(get_engine(url, pool_size), inline=url.startswith("sqlite"))
