@@ -51,9 +51,17 @@ async def get_celery(request: Request) -> Celery:
     return celery
 
 
-async def get_reads(request: Request) -> Reads:
+def reads_of(request: Request) -> Reads:
+    """The hot read paths' single statements (`server.reads`). Read from the request rather
+    than taken as a dependency: FastAPI walks every route's dependency tree on every request,
+    and the polled routes keep theirs to the caller alone."""
     reads: Reads = request.app.state.reads
     return reads
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -77,8 +85,6 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 StorageDep = Annotated[Storage, Depends(get_storage)]
 CeleryDep = Annotated[Celery, Depends(get_celery)]
 SessionDep = Annotated[Session, Depends(get_session)]
-# the hot read paths' single statements (`server.reads`), without a session
-ReadsDep = Annotated[Reads, Depends(get_reads)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
 AdminDep = Annotated[Caller, Depends(require_admin)]
 SubmitOrAdminDep = Annotated[Caller, Depends(require_submit_or_admin)]
@@ -94,7 +100,6 @@ __all__ = [
     "CeleryDep",
     "DashboardAdminDep",
     "MetricsAccess",
-    "ReadsDep",
     "SessionDep",
     "SettingsDep",
     "StorageDep",

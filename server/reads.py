@@ -8,7 +8,8 @@ held only for that statement. Where the statement runs depends on the database:
   takes tens of microseconds, less than the hop to a thread and back (or a pool checkout)
   would. pysqlite opens no transaction for a SELECT, so the kept connection pins no snapshot;
 
-- PostgreSQL runs it in the thread pool: a network round trip must not stall the event loop.
+- PostgreSQL runs it on psycopg's asyncio driver (an async engine with its own pool, sharing
+  the URL and pool settings of the sync one): the round trip is awaited, with no thread hop.
 
 Errors are the driver's own (`OperationalError` when the database is away), which the app's
 error handlers answer with 503 `database_unavailable`.
@@ -19,28 +20,27 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, Executable, Row
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.config import Settings
-from shared.db.session import get_engine
+from shared.db.session import get_async_engine, get_engine
 
 
-class Reads:
-    def __init__(self, engine: Engine, inline: bool) -> None:
+class Reads(Protocol):
+    async def first(self, statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None: ...
+
+    async def all(self, statement: Executable, params: Mapping[str, Any]) -> Sequence[Row[Any]]: ...
+
+
+class InlineReads:
+    """SQLite: on the event loop's thread, on a connection that thread keeps."""
+
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.inline = inline
         self._kept = threading.local()  # the inline connection of each event loop's thread
-
-    def _first(self, statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:
-        with self.engine.connect() as conn:
-            return conn.execute(statement, params).first()
-
-    def _all(self, statement: Executable, params: Mapping[str, Any]) -> Sequence[Row[Any]]:
-        with self.engine.connect() as conn:
-            return conn.execute(statement, params).all()
 
     def _kept_connection(self) -> Connection:
         conn: Connection | None = getattr(self._kept, "conn", None)
@@ -61,15 +61,26 @@ class Reads:
                 conn.rollback()  # ends SQLAlchemy's (empty) transaction
 
     async def first(self, statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:
-        if self.inline:
-            rows = self._inline(statement, params)
-            return rows[0] if rows else None
-        return await run_in_threadpool(self._first, statement, params)
+        rows = self._inline(statement, params)
+        return rows[0] if rows else None
 
     async def all(self, statement: Executable, params: Mapping[str, Any]) -> Sequence[Row[Any]]:
-        if self.inline:
-            return self._inline(statement, params)
-        return await run_in_threadpool(self._all, statement, params)
+        return self._inline(statement, params)
+
+
+class AsyncReads:
+    """PostgreSQL: awaited on the asyncio driver, a pooled connection per statement."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def first(self, statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:
+        async with self.engine.connect() as conn:
+            return (await conn.execute(statement, params)).first()
+
+    async def all(self, statement: Executable, params: Mapping[str, Any]) -> Sequence[Row[Any]]:
+        async with self.engine.connect() as conn:
+            return (await conn.execute(statement, params)).all()
 
 
 def make_reads(settings: Settings) -> Reads:
@@ -79,4 +90,6 @@ def make_reads(settings: Settings) -> Reads:
 
 @lru_cache(maxsize=8)
 def _reads(url: str, pool_size: int) -> Reads:
-    return Reads(get_engine(url, pool_size), inline=url.startswith("sqlite"))
+    if url.startswith("sqlite"):
+        return InlineReads(get_engine(url, pool_size))
+    return AsyncReads(get_async_engine(url, pool_size))

@@ -162,7 +162,13 @@ def require_scope(caller: Caller, scope: str) -> Caller:
     return caller
 
 
-async def get_caller(request: Request, caller: Annotated[Caller, Depends(authenticate)]) -> Caller:
+async def get_caller(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Caller:
+    # `authenticate` inlined: FastAPI walks the dependency tree on every request, and this one
+    # runs on every poll
+    caller = await _request_caller(request)
     return require_scope(caller, "read" if request.method in READ_METHODS else "submit")
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from celery import Celery
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -18,11 +18,12 @@ from server.deps import (
     Caller,
     CallerDep,
     CeleryDep,
-    ReadsDep,
     SessionDep,
     SettingsDep,
     StorageDep,
     SubmitOrAdminDep,
+    reads_of,
+    settings_of,
 )
 from server.errors import responses
 from server.events.deps import EventPublisherDep
@@ -182,27 +183,27 @@ def create_task(
 
 
 # The three reads clients poll are async and sessionless: one statement each (`reads`), the
-# key from the process's cache, and the body serialised once (`model_response`).
+# key from the process's cache, the caller as their only dependency, and the body serialised
+# once (`model_response`).
 @router.get("", response_model=TaskList, responses=responses(400, 422), summary="List tasks, newest first")
 async def list_tasks(
-    db: ReadsDep,
-    settings: SettingsDep,
+    request: Request,
     caller: CallerDep,
     status_filter: Annotated[TaskStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
-    tasks, next_cursor = await reads.list_tasks(db, caller.owner, status_filter, limit, cursor)
-    now = utcnow()
+    tasks, next_cursor = await reads.list_tasks(reads_of(request), caller.owner, status_filter, limit, cursor)
+    base, now = settings_of(request).public_url, utcnow()
     return model_response(
-        TaskList(data=[TaskResource.of(t, settings.public_url, now) for t in tasks], next_cursor=next_cursor)
+        TaskList(data=[TaskResource.of(t, base, now) for t in tasks], next_cursor=next_cursor)
     )
 
 
 @router.get("/{task_id}", response_model=TaskResource, responses=responses(404), summary="Get a task")
-async def get_task(task_id: str, db: ReadsDep, settings: SettingsDep, caller: CallerDep) -> Response:
-    task = await reads.find_task(db, caller.owner, task_id)
-    return model_response(TaskResource.of(task, settings.public_url, utcnow()))
+async def get_task(task_id: str, request: Request, caller: CallerDep) -> Response:
+    task = await reads.find_task(reads_of(request), caller.owner, task_id)
+    return model_response(TaskResource.of(task, settings_of(request).public_url, utcnow()))
 
 
 @router.get(
@@ -210,12 +211,12 @@ async def get_task(task_id: str, db: ReadsDep, settings: SettingsDep, caller: Ca
 )
 async def get_pages(
     task_id: str,
-    db: ReadsDep,
+    request: Request,
     caller: CallerDep,
     after: Annotated[int, Query(ge=0, description="Return pages after this page number.")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
-    pages, next_after = await reads.task_pages(db, caller.owner, task_id, after, limit)
+    pages, next_after = await reads.task_pages(reads_of(request), caller.owner, task_id, after, limit)
     data = [
         PageResource(
             number=p.number,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 
-from shared.db.session import get_engine
+from shared.db.session import get_async_engine, get_engine
 from tests.documents import text_pdf
 from tests.fixtures.stack import Stack, build_stack
 
@@ -32,18 +32,22 @@ class Statements:
     """Counts the SQL statements an engine runs."""
 
     def __init__(self, url: str) -> None:
-        self.engine = get_engine(url)
+        self.engines = [get_engine(url)]
+        if not url.startswith("sqlite"):  # the hot reads' own asyncio engine
+            self.engines.append(get_async_engine(url).sync_engine)
         self.seen: list[str] = []
 
     def _record(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         self.seen.append(statement)
 
     def __enter__(self) -> Statements:
-        event.listen(self.engine, "before_cursor_execute", self._record)
+        for engine in self.engines:
+            event.listen(engine, "before_cursor_execute", self._record)
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._record)
+        for engine in self.engines:
+            event.remove(engine, "before_cursor_execute", self._record)
 
 
 def _upload(stack: Stack, token: str) -> str:
