@@ -164,19 +164,6 @@ def list_tasks(
     return rows[:limit], next_cursor
 
 
-def list_pages(session: Session, task: Task, after: int, limit: int) -> tuple[list[Page], int | None]:
-    rows = list(
-        session.scalars(
-            select(Page)
-            .where(Page.task_id == task.id, Page.number > after)
-            .order_by(Page.number)
-            .limit(limit + 1)
-        )
-    )
-    next_after = rows[limit - 1].number if len(rows) > limit else None
-    return rows[:limit], next_after
-
-
 CancelOutcome = Literal["canceled", "cancel_requested", "deleted"]
 
 
