@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from server import head, health
 from server.admin import endpoints as admin_endpoints
 from server.auth.gate import UploadAuthGate
+from server.auth.key_cache import VerifiedKeys
 from server.auth.ratelimit import make_rate_limiter
 from server.batches import endpoints as batch_endpoints
 from server.errors import install_error_handlers, responses
@@ -24,6 +25,7 @@ from server.openapi import install_docs_pages, install_openapi, operation_id
 from server.ops import endpoints as ops_endpoints
 from server.ops.exposition import metrics_registry
 from server.ops.http_metrics import HttpMetricsMiddleware
+from server.reads import make_reads
 from server.security_headers import SecurityHeaders
 from server.tasks import endpoints as task_endpoints
 from server.tasks import results as task_results
@@ -82,11 +84,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs_pages(app)
     app.state.settings = settings
     app.state.storage = make_storage(settings)
+    app.state.reads = make_reads(settings)
     app.state.celery = make_celery(settings)
     app.state.metrics_registry = metrics_registry(settings, app.state.celery)
     app.state.event_feed = make_event_feed(settings)
     app.state.event_publisher = make_event_publisher(settings)
     app.state.rate_limiter = make_rate_limiter(settings)
+    app.state.verified_keys = VerifiedKeys(settings.auth_cache_s)
     if not settings.auth_enabled:
         log.warning(
             "auth.disabled",

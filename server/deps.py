@@ -27,25 +27,41 @@ from server.auth.authenticate import (
     require_submit_or_admin,
 )
 from server.auth.caller import Caller
+from server.reads import Reads
 from shared.config import Settings
 from shared.db.session import get_sessionmaker
 from shared.errors import Unavailable
 from shared.storage import Storage
 
 
-def get_settings_dep(request: Request) -> Settings:
+# The getters of app state are `async def`: FastAPI runs a sync dependency in the thread pool,
+# a hop that would cost far more than reading an attribute.
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_storage(request: Request) -> Storage:
+async def get_storage(request: Request) -> Storage:
     storage: Storage = request.app.state.storage
     return storage
 
 
-def get_celery(request: Request) -> Celery:
+async def get_celery(request: Request) -> Celery:
     celery: Celery = request.app.state.celery
     return celery
+
+
+def reads_of(request: Request) -> Reads:
+    """The hot read paths' single statements (`server.reads`). Read from the request rather
+    than taken as a dependency: FastAPI walks every route's dependency tree on every request,
+    and the polled routes keep theirs to the caller alone."""
+    reads: Reads = request.app.state.reads
+    return reads
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -2,7 +2,9 @@
 
 `authenticate` turns the `Authorization: Bearer ocrp_...` header into a `Caller` (once per
 request: the upload gate may have done it already) and takes a token from the key's rate
-bucket. The scope dependencies then say what the caller may do:
+bucket. A key verified in the last `OCR_AUTH_CACHE_S` seconds is taken from this process's
+cache (`server.auth.key_cache`) without touching the database, on the event loop; only a miss
+goes to the thread pool for the lookup. The scope dependencies then say what the caller may do:
 
 - `get_caller` (CallerDep): `read` for GET/HEAD, `submit` for everything else;
 - `require_admin` (AdminDep): `admin` (operators: dead letters, ops, every owner's tasks);
@@ -20,10 +22,13 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 
 from server.auth.caller import ANONYMOUS, Caller
-from server.auth.ratelimit import retry_after
+from server.auth.key_cache import VerifiedKeys
+from server.auth.ratelimit import RateLimiter, retry_after
 from shared.apikeys.store import find_live_key, touch, touch_due
+from shared.apikeys.tokens import hash_token
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db.session import get_sessionmaker
@@ -83,33 +88,69 @@ def _caller_for_token(settings: Settings, token: str) -> Caller:
         return caller
 
 
-def resolve_caller(state: Any, authorization: str | None) -> Caller:
-    """The caller behind an Authorization header, rate limit included (sync: it reads the DB)."""
-    settings: Settings = state.settings
-    caller = _caller_for_token(settings, bearer_token(authorization)) if settings.auth_enabled else ANONYMOUS
-    wait = state.rate_limiter.acquire(caller.rate_identity)
+def _verified_caller(state: Any, token: str, digest: str) -> Caller:
+    caller = _caller_for_token(state.settings, token)
+    keys: VerifiedKeys = state.verified_keys
+    keys.put(digest, caller)
+    return caller
+
+
+def _take_token(limiter: RateLimiter, caller: Caller) -> None:
+    wait = limiter.acquire(caller.rate_identity)
     if wait > 0:
         seconds = retry_after(wait)
         raise RateLimited(
             f"too many requests with this API key; retry in {seconds} s", "rate_limited", retry_after=seconds
         )
+
+
+def resolve_caller(state: Any, authorization: str | None) -> Caller:
+    """The caller behind an Authorization header, rate limit included (sync: it may read the DB)."""
+    settings: Settings = state.settings
+    caller = ANONYMOUS
+    if settings.auth_enabled:
+        token = bearer_token(authorization)
+        digest = hash_token(token)
+        caller = state.verified_keys.get(digest) or _verified_caller(state, token, digest)
+    _take_token(state.rate_limiter, caller)
     return caller
 
 
-def _request_caller(request: Request) -> Caller:
+async def resolve_caller_async(state: Any, authorization: str | None) -> Caller:
+    """`resolve_caller` for the event loop: a cached key and a local rate bucket cost no I/O and
+    no thread; a database lookup or a Redis bucket runs in the thread pool."""
+    settings: Settings = state.settings
+    caller = ANONYMOUS
+    if settings.auth_enabled:
+        token = bearer_token(authorization)
+        digest = hash_token(token)
+        caller = state.verified_keys.get(digest) or await run_in_threadpool(
+            _verified_caller, state, token, digest
+        )
+    limiter: RateLimiter = state.rate_limiter
+    if limiter.blocking:
+        await run_in_threadpool(_take_token, limiter, caller)
+    else:
+        _take_token(limiter, caller)
+    return caller
+
+
+async def _request_caller(request: Request) -> Caller:
     cached = getattr(request.state, "caller", None)
     if isinstance(cached, Caller):
         return cached
-    caller = resolve_caller(request.app.state, request.headers.get("authorization"))
+    caller = await resolve_caller_async(request.app.state, request.headers.get("authorization"))
     request.state.caller = caller
     return caller
 
 
-def authenticate(
+# Every dependency below is `async def` although most do no I/O: FastAPI runs a sync
+# dependency in the thread pool, a hop that costs more than the work itself.
+async def authenticate(
     request: Request,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Caller:
-    return _request_caller(request)
+    return await _request_caller(request)
 
 
 def require_scope(caller: Caller, scope: str) -> Caller:
@@ -121,32 +162,39 @@ def require_scope(caller: Caller, scope: str) -> Caller:
     return caller
 
 
-def get_caller(request: Request, caller: Annotated[Caller, Depends(authenticate)]) -> Caller:
+async def get_caller(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Caller:
+    # `authenticate` inlined: FastAPI walks the dependency tree on every request, and this one
+    # runs on every poll
+    caller = await _request_caller(request)
     return require_scope(caller, "read" if request.method in READ_METHODS else "submit")
 
 
-def require_admin(caller: Annotated[Caller, Depends(authenticate)]) -> Caller:
+async def require_admin(caller: Annotated[Caller, Depends(authenticate)]) -> Caller:
     return require_scope(caller, "admin")
 
 
-def require_submit_or_admin(caller: Annotated[Caller, Depends(authenticate)]) -> Caller:
+async def require_submit_or_admin(caller: Annotated[Caller, Depends(authenticate)]) -> Caller:
     if caller.is_admin:
         return caller
     return require_scope(caller, "submit")
 
 
-def require_admin_page(request: Request) -> Caller:
+async def require_admin_page(request: Request) -> Caller:
     try:
-        caller = _request_caller(request)
+        caller = await _request_caller(request)
     except AuthError as exc:
         exc.challenge = BASIC_CHALLENGE
         raise
     return require_scope(caller, "admin")
 
 
-def metrics_access(request: Request) -> None:
+async def metrics_access(request: Request) -> None:
     """For `/metrics`: open when OCR_METRICS_PUBLIC is set (or auth is off), else `admin`."""
     settings: Settings = request.app.state.settings
     if settings.metrics_public or not settings.auth_enabled:
         return
-    require_scope(resolve_caller(request.app.state, request.headers.get("authorization")), "admin")
+    caller = await resolve_caller_async(request.app.state, request.headers.get("authorization"))
+    require_scope(caller, "admin")

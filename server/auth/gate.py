@@ -9,11 +9,10 @@ state for `authenticate` to reuse (one key lookup, one rate-limit token per requ
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from server.auth.authenticate import require_scope, resolve_caller
+from server.auth.authenticate import require_scope, resolve_caller_async
 from server.errors import error_response
 
 
@@ -36,7 +35,7 @@ class UploadAuthGate:
             if name == b"authorization":
                 authorization = value.decode("latin-1")
         try:
-            caller = await run_in_threadpool(resolve_caller, self.state, authorization)
+            caller = await resolve_caller_async(self.state, authorization)
             require_scope(caller, "submit")
         except Exception as exc:
             response = error_response(exc)

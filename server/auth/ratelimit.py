@@ -45,17 +45,24 @@ return tostring(wait)
 
 
 class RateLimiter(Protocol):
+    # whether `acquire` does network I/O (the event loop then calls it from a thread)
+    blocking: bool
+
     def acquire(self, identity: str) -> float:
         """Take one token: 0 when allowed, else the seconds until a token is free."""
         ...
 
 
 class NoLimit:
+    blocking = False
+
     def acquire(self, identity: str) -> float:
         return 0.0
 
 
 class LocalBucket:
+    blocking = False
+
     def __init__(self, rate: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.rate, self.burst, self.clock = rate, burst, clock
         self._buckets: dict[str, tuple[float, float]] = {}
@@ -76,6 +83,8 @@ class LocalBucket:
 
 
 class RedisBucket:
+    blocking = True
+
     def __init__(self, url: str, rate: float, burst: int, prefix: str = "ocrp:ratelimit:") -> None:
         self.rate, self.burst, self.prefix = rate, burst, prefix
         self.client = redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)

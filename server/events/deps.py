@@ -10,12 +10,12 @@ from fastapi import Depends, Request
 from shared.events import EventFeed, EventPublisher
 
 
-def get_event_feed(request: Request) -> EventFeed:
+async def get_event_feed(request: Request) -> EventFeed:
     feed: EventFeed = request.app.state.event_feed
     return feed
 
 
-def get_event_publisher(request: Request) -> EventPublisher:
+async def get_event_publisher(request: Request) -> EventPublisher:
     publisher: EventPublisher = request.app.state.event_publisher
     return publisher
 

@@ -14,12 +14,19 @@ from server.errors import responses
 from server.events import sse
 from server.events.deps import EventFeedDep
 from server.events.state import read_state, require_state
-from server.events.watch import timing_of, watch_task
+from server.events.watch import WatchTiming, watch_task
 from shared.config import Settings
 from shared.errors import InvalidRequest
 from shared.events import StoredEvent
 
 router = APIRouter(prefix="/v1/tasks", tags=["events"])
+
+
+def _stream_timing(settings: Settings) -> WatchTiming:
+    """Idle ticks only as often as a keep-alive or a row check may be due: Starlette itself
+    ends the stream when the client goes, and hundreds of idle watchers should sleep."""
+    idle_s = min(settings.events_keepalive_s, settings.events_row_check_s)
+    return WatchTiming(idle_s=idle_s, row_check_s=settings.events_row_check_s)
 
 
 def event_frame(stored: StoredEvent) -> str:
@@ -71,7 +78,7 @@ async def task_events(
         task_id,
         lambda: read_state(settings, caller.owner, task_id),
         after=last_event_id,
-        timing=timing_of(settings),
+        timing=_stream_timing(settings),
     )
     return StreamingResponse(
         _stream(request, settings, events), media_type=sse.MEDIA_TYPE, headers=sse.HEADERS

@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from celery import Celery
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from server import idempotency
 from server.deps import (
@@ -22,14 +23,17 @@ from server.deps import (
     SettingsDep,
     StorageDep,
     SubmitOrAdminDep,
+    reads_of,
+    settings_of,
 )
 from server.errors import responses
 from server.events.deps import EventPublisherDep
 from server.forms import OptionsForm, RefuseUnknownFields
 from server.idempotency import IdempotencyKeyDep
 from server.quotas import check_quota
-from server.tasks import removal, service
-from server.tasks.polling import WaitForEnd, queue_position, retry_after_s
+from server.responses import model_response
+from server.tasks import reads, removal, service
+from server.tasks.polling import MAX_WAIT_S, queue_position_of, retry_after_s, wait_for_end
 from server.tasks.schemas import PageList, PageResource, TaskCreate, TaskError, TaskList, TaskResource
 from server.tasks.uploads import stage_upload, staging_file
 from shared.clock import utcnow
@@ -183,19 +187,21 @@ def create_task(
     return _commit_new(session, settings, celery, caller, task, key, fp)
 
 
+# The three reads clients poll are async and sessionless: one statement each (`reads`), the
+# key from the process's cache, the caller as their only dependency, and the body serialised
+# once (`model_response`).
 @router.get("", response_model=TaskList, responses=responses(400, 422), summary="List tasks, newest first")
-def list_tasks(
-    session: SessionDep,
-    settings: SettingsDep,
+async def list_tasks(
+    request: Request,
     caller: CallerDep,
     status_filter: Annotated[TaskStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
-) -> TaskList:
-    tasks, next_cursor = service.list_tasks(session, caller.owner, status_filter, limit, cursor)
-    now = utcnow()
-    return TaskList(
-        data=[TaskResource.of(t, settings.public_url, now) for t in tasks], next_cursor=next_cursor
+) -> Response:
+    tasks, next_cursor = await reads.list_tasks(reads_of(request), caller.owner, status_filter, limit, cursor)
+    base, now = settings_of(request).public_url, utcnow()
+    return model_response(
+        TaskList(data=[TaskResource.of(t, base, now) for t in tasks], next_cursor=next_cursor)
     )
 
 
@@ -216,34 +222,45 @@ def list_tasks(
     },
     summary="Get a task (with ?wait=S: when it ends, or after S seconds)",
 )
-def get_task(
-    _waited: WaitForEnd,  # first: the long-poll waits before the session below is opened
+async def get_task(
     task_id: str,
-    session: SessionDep,
-    settings: SettingsDep,
+    request: Request,
     caller: CallerDep,
-    response: Response,
-) -> TaskResource:
-    task = service.get_task(session, caller.owner, task_id)
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=MAX_WAIT_S,
+            description=f"Long-poll: answer when the task ends or after this many seconds "
+            f"(at most {MAX_WAIT_S}), whichever comes first. 0 answers at once.",
+        ),
+    ] = 0,
+) -> Response:
+    settings = settings_of(request)
+    if wait > 0:  # waits on the live events, holding no database connection
+        await wait_for_end(settings, request.app.state.event_feed, caller.owner, task_id, wait)
+    task = await reads.find_task(reads_of(request), caller.owner, task_id)
     resource = TaskResource.of(task, settings.public_url, utcnow())
-    if task.status == TaskStatus.queued:
-        resource.queue_position = queue_position(session, task)
-        response.headers["Retry-After"] = str(retry_after_s(resource.queue_position))
-    return resource
+    headers = {}
+    if task.status == TaskStatus.queued:  # the one count a poll of queued work adds
+        resource.queue_position = await run_in_threadpool(queue_position_of, settings, task)
+        headers["Retry-After"] = str(retry_after_s(resource.queue_position))
+    response = model_response(resource)
+    response.headers.update(headers)
+    return response
 
 
 @router.get(
     "/{task_id}/pages", response_model=PageList, responses=responses(404, 422), summary="Per-page status"
 )
-def get_pages(
+async def get_pages(
     task_id: str,
-    session: SessionDep,
+    request: Request,
     caller: CallerDep,
     after: Annotated[int, Query(ge=0, description="Return pages after this page number.")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> PageList:
-    task = service.get_task(session, caller.owner, task_id)
-    pages, next_after = service.list_pages(session, task, after, limit)
+) -> Response:
+    pages, next_after = await reads.task_pages(reads_of(request), caller.owner, task_id, after, limit)
     data = [
         PageResource(
             number=p.number,
@@ -263,7 +280,8 @@ def get_pages(
         )
         for p in pages
     ]
-    return PageList(data=data, next_cursor=str(next_after) if next_after is not None else None)
+    next_cursor = str(next_after) if next_after is not None else None
+    return model_response(PageList(data=data, next_cursor=next_cursor))
 
 
 @router.post(

@@ -3,24 +3,22 @@ in its queue with the `Retry-After` hint that follows from it.
 
 A long-poll waits on the task's live events (the same feed `/events` streams), not on the
 database: it answers as soon as the task ends, or after S seconds with its state then. The wait
-runs as a dependency, before the route opens its database session, so a waiting client holds
-no pooled connection.
+comes before the route reads the task, so a waiting client holds no pooled connection.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Annotated
 
-from fastapi import Depends, Query
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server.deps import CallerDep, SettingsDep
-from server.events.deps import EventFeedDep
 from server.events.state import read_state
 from server.events.watch import WatchTiming, watch_task
+from shared.config import Settings
 from shared.db.models import Task, TaskStatus
+from shared.db.session import session_scope
+from shared.events.store import EventFeed
 
 MAX_WAIT_S = 60
 # how often the wait checks its deadline (and the row, when no event came)
@@ -48,26 +46,19 @@ def retry_after_s(queue_position: int) -> int:
     return max(1, min(MAX_RETRY_AFTER_S, 1 + queue_position))
 
 
-async def wait_for_end(
-    task_id: str,
-    settings: SettingsDep,
-    caller: CallerDep,
-    feed: EventFeedDep,
-    wait: Annotated[
-        float,
-        Query(
-            ge=0,
-            le=MAX_WAIT_S,
-            description=f"Long-poll: answer when the task ends or after this many seconds "
-            f"(at most {MAX_WAIT_S}), whichever comes first. 0 answers at once.",
-        ),
-    ] = 0,
-) -> None:
+def queue_position_of(settings: Settings, task: Task) -> int:
+    with session_scope(settings.database_url, settings.database_pool_size) as session:
+        return queue_position(session, task)
+
+
+async def wait_for_end(settings: Settings, feed: EventFeed, owner: str, task_id: str, wait: float) -> None:
+    """Until the task ends or `wait` seconds pass. The route calls it only when asked to wait,
+    so a plain poll walks no extra dependency."""
     if wait <= 0:
         return
     deadline = time.monotonic() + wait
     timing = WatchTiming(idle_s=_TICK_S, row_check_s=min(settings.events_row_check_s, 2.0))
-    events = watch_task(feed, task_id, lambda: read_state(settings, caller.owner, task_id), timing=timing)
+    events = watch_task(feed, task_id, lambda: read_state(settings, owner, task_id), timing=timing)
     try:
         async for stored in events:
             if stored is not None and stored.event.is_terminal:
@@ -76,6 +67,3 @@ async def wait_for_end(
                 return
     finally:
         await events.aclose()  # type: ignore[attr-defined]  # an async generator
-
-
-WaitForEnd = Annotated[None, Depends(wait_for_end)]

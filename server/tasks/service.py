@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from server.tasks.uploads import StagedFile
 from shared.clock import utcnow
 from shared.config import Settings
-from shared.db.models import Page, SourceKind, Task, TaskStatus
+from shared.db.models import SourceKind, Task, TaskStatus
 from shared.errors import Gone, InvalidRequest, NotFound
 from shared.ids import is_valid_id, new_id
 from shared.logs import get_logger
@@ -169,19 +169,6 @@ def list_tasks(
     rows = list(session.scalars(query.order_by(Task.id.desc()).limit(limit + 1)))
     next_cursor = rows[limit - 1].id if len(rows) > limit else None
     return rows[:limit], next_cursor
-
-
-def list_pages(session: Session, task: Task, after: int, limit: int) -> tuple[list[Page], int | None]:
-    rows = list(
-        session.scalars(
-            select(Page)
-            .where(Page.task_id == task.id, Page.number > after)
-            .order_by(Page.number)
-            .limit(limit + 1)
-        )
-    )
-    next_after = rows[limit - 1].number if len(rows) > limit else None
-    return rows[:limit], next_after
 
 
 CancelOutcome = Literal["canceled", "cancel_requested", "deleted"]

@@ -40,7 +40,10 @@ class InteractiveSettings(BaseModel):
         15.0, "Seconds between keep-alive comments on an idle event stream.", "interactive"
     )
     events_poll_s: float = setting(
-        0.25, "Without Redis: how often a live event stream polls the database.", "interactive"
+        0.25,
+        "Without Redis: how often an API process looks in the database for new events of every "
+        "task it streams (one statement for all of its watchers).",
+        "interactive",
     )
     events_row_check_s: float = setting(
         5.0,

@@ -22,6 +22,13 @@ class SecuritySettings(BaseModel):
         "the `admin` scope (give Prometheus one as bearer credentials).",
         "security",
     )
+    auth_cache_s: float = setting(
+        5.0,
+        "Seconds an API process trusts a key it verified without asking the database again. A "
+        "key revoked with `ocrp keys revoke` stops working on every API process within this "
+        "time. 0: every request verifies its key in the database.",
+        "security",
+    )
     key_touch_interval_s: float = setting(
         60.0, "A key's `last_used_at` is written at most this often (one small UPDATE).", "security"
     )

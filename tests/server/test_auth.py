@@ -1,10 +1,11 @@
 """API keys: every /v1 route needs one, scopes decide what it may do, revoked keys stop working
-at once, and only a hash of a key is ever stored."""
+within the auth cache's bound (OCR_AUTH_CACHE_S), and only a hash of a key is ever stored."""
 
 from __future__ import annotations
 
 import socket
 import sqlite3
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,6 +16,7 @@ from shared.apikeys.store import revoke_key
 from shared.db.models import ApiKey
 from shared.db.session import session_scope
 from tests.documents import text_pdf
+from tests.fixtures.services import wait_for
 from tests.fixtures.stack import Stack, build_stack
 
 SOME_TASK = "/v1/tasks/tsk_01jd3k9zzzzzzzzzzzzzzzzzzz"
@@ -73,15 +75,40 @@ def test_a_key_of_the_right_owner_but_one_character_off_is_refused(embedded_stac
     assert embedded_stack.client(tampered).get("/v1/tasks").status_code == 401
 
 
-def test_a_revoked_key_stops_working_at_once(embedded_stack: Stack) -> None:
-    token = embedded_stack.new_key("alice")
-    client = embedded_stack.client(token)
-    assert client.get("/v1/tasks").status_code == 200
-    with session_scope(embedded_stack.settings.database_url) as session:
-        revoke_key(session, _key_id(embedded_stack, token))
-    response = client.get("/v1/tasks")
-    assert response.status_code == 401
-    assert response.json()["error"]["code"] == "unauthorized"
+def _revoke_elsewhere(stack: Stack, token: str) -> None:
+    """Revoke the way `ocrp keys revoke` does: in the database, from another process's view."""
+    with session_scope(stack.settings.database_url) as session:
+        revoke_key(session, _key_id(stack, token))
+
+
+def test_a_revoked_key_stops_working_within_the_auth_cache_bound(tmp_path: Path) -> None:
+    bound_s = 0.5
+    stack = build_stack("cache", tmp_path, auth_cache_s=bound_s)
+    try:
+        token = stack.new_key("alice")
+        client = stack.client(token)
+        assert client.get("/v1/tasks").status_code == 200  # verified, and now cached
+        _revoke_elsewhere(stack, token)
+        revoked_at = time.monotonic()
+        wait_for(lambda: client.get("/v1/tasks").status_code == 401, 10, "the revocation")
+        assert time.monotonic() - revoked_at < bound_s + 1.0
+        response = client.get("/v1/tasks")
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "unauthorized"
+    finally:
+        stack.close()
+
+
+def test_without_the_auth_cache_a_revoked_key_stops_working_at_once(tmp_path: Path) -> None:
+    stack = build_stack("nocache", tmp_path, auth_cache_s=0)
+    try:
+        token = stack.new_key("alice")
+        client = stack.client(token)
+        assert client.get("/v1/tasks").status_code == 200
+        _revoke_elsewhere(stack, token)
+        assert client.get("/v1/tasks").status_code == 401
+    finally:
+        stack.close()
 
 
 def test_health_docs_and_the_schema_stay_open(embedded_stack: Stack) -> None:

@@ -5,6 +5,7 @@ stays bounded."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -13,11 +14,11 @@ from datetime import timedelta
 
 import pytest
 import redis
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from shared.clock import utcnow
 from shared.db.models import Task, TaskEventRow, TaskStatus
-from shared.db.session import session_scope
+from shared.db.session import get_engine, session_scope
 from shared.events import EventFeed, EventPublisher, StoredEvent
 from shared.events.db_store import DbEventFeed, DbEventPublisher, prune_events
 from shared.events.model import delta_event, status_event
@@ -97,6 +98,38 @@ def test_a_read_with_nothing_new_returns_empty_after_its_wait(store: Store) -> N
     began = time.monotonic()
     assert read_all(store.feed, "tsk_a", latest(store.feed, "tsk_a"), wait_s=0.4) == []
     assert 0.3 < time.monotonic() - began < 5
+
+
+def test_many_idle_watchers_share_one_look_at_the_store_and_only_the_right_one_wakes(
+    store: Store, database_url: str
+) -> None:
+    watched = [f"tsk_w{i:03d}" for i in range(40)]
+    for task_id in watched:
+        _task(database_url, task_id)
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    async def scenario() -> dict[str, list[StoredEvent]]:
+        async with contextlib.AsyncExitStack() as stack:
+            subs = {t: await stack.enter_async_context(store.feed.subscribe(t)) for t in watched}
+            cursors = {t: await sub.latest() for t, sub in subs.items()}
+            await asyncio.gather(*(sub.read(cursors[t], 0.01) for t, sub in subs.items()))
+            event.listen(get_engine(database_url), "before_cursor_execute", count)
+            try:
+                threading.Timer(0.3, store.publisher.publish, [status_event("tsk_w007", "succeeded")]).start()
+                reads = await asyncio.gather(*(sub.read(cursors[t], 1.5) for t, sub in subs.items()))
+            finally:
+                event.remove(get_engine(database_url), "before_cursor_execute", count)
+            return dict(zip(watched, reads, strict=True))
+
+    began = time.monotonic()
+    seen = asyncio.run(scenario())
+    assert [t for t, events in seen.items() if events] == ["tsk_w007"]
+    assert seen["tsk_w007"][0].event.data["status"] == "succeeded"
+    if store.before_all == "0":  # the table: a statement per poll (and the one read), not per watcher
+        assert len(statements) <= 2 + (time.monotonic() - began) / 0.05, len(statements)
 
 
 def test_cursors_of_the_other_store_are_refused(store: Store) -> None:
