@@ -27,7 +27,7 @@ test: install-dev
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared server
+	$(BIN)/mypy shared server worker
 
 bench: install-dev
 	$(BIN)/python -m bench.cpu_engine

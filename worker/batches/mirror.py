@@ -30,7 +30,11 @@ def mirror_result(
     """Write the two objects; returns their s3:// URIs. Transient failures raise TransientError."""
     assert batch.output_prefix is not None
     out = output_prefix(batch.output_prefix)
-    source_prefix = parse_s3_prefix(batch.source_uri, "s3_prefix").prefix if batch.source_kind == "s3" else ""
+    source_prefix = (
+        parse_s3_prefix(batch.source_uri, "s3_prefix").prefix
+        if batch.source_kind == "s3" and batch.source_uri
+        else ""
+    )
     stem = relative_stem(source_ref, kind=batch.source_kind, source_prefix=source_prefix or "")
     targets = output_keys(out.prefix, stem)
     written: dict[str, str] = {}

@@ -139,6 +139,6 @@ def _attach_image(path: str, mode: str, size: tuple[int, int]) -> Any:
 
     mapping = _mapped(path)
     try:
-        return Image.frombytes(mode, size, mapping)  # PIL keeps its own pixel layout: one copy
+        return Image.frombytes(mode, size, memoryview(mapping))  # PIL keeps its own pixel layout: one copy
     finally:
         mapping.close()

@@ -115,7 +115,7 @@ def crop_region(path: str, number: int, dpi: int, box: tuple[int, int, int, int]
     scale = 72.0 / dpi
     clip = pymupdf.Rect(box[0] * scale, box[1] * scale, box[2] * scale, box[3] * scale)
     with pdf_page(path, number) as page:
-        pixmap = page.get_pixmap(dpi=dpi, clip=clip, alpha=False, colorspace="rgb")
+        pixmap = page.get_pixmap(dpi=dpi, clip=clip, alpha=False, colorspace=pymupdf.csRGB)
         image = Image.frombytes("RGB", (pixmap.width, pixmap.height), pixmap.samples)
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=quality, optimize=True)

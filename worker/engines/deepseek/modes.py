@@ -134,10 +134,13 @@ def apply_mode(spec: ModeSpec, processor: ModuleType | None = None, model: Modul
                 f"{module.__name__} has no {', '.join(missing)}: this vLLM is not the 0.25 line "
                 "the DeepSeek mode switch was written for"
             )
-    processor.BASE_SIZE = model.BASE_SIZE = spec.base_size
-    processor.IMAGE_SIZE = model.IMAGE_SIZE = spec.image_size
-    processor.CROP_MODE = model.CROP_MODE = spec.crop_mode
-    processor.MIN_CROPS, processor.MAX_CROPS = spec.min_crops, spec.max_crops
+    # module constants of vLLM's DeepSeek-OCR files, checked just above: set by name
+    sizes = {"BASE_SIZE": spec.base_size, "IMAGE_SIZE": spec.image_size, "CROP_MODE": spec.crop_mode}
+    crops_bounds = {"MIN_CROPS": spec.min_crops, "MAX_CROPS": spec.max_crops}
+    for name, value in {**sizes, **crops_bounds}.items():
+        setattr(processor, name, value)
+    for name, value in sizes.items():
+        setattr(model, name, value)
     crops = {"min_num": spec.min_crops, "max_num": spec.max_crops}
     for name in ("calculate_aspect_ratios", "count_tiles", "dynamic_preprocess"):
         rebind_defaults(getattr(processor, name), **crops)
