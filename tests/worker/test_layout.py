@@ -7,10 +7,10 @@ import io
 from PIL import Image
 
 from shared.layout import Block, LayoutPage, PageTimings
-from worker.engines.base import RecognizedBlock, RecognizedPage
 from worker.layout.blocks import build_page, clamp_box
 from worker.layout.crops import crop_jpeg
 from worker.layout.markdown import block_markdown, document_markdown, page_markdown
+from worker.layout.recognized import RecognizedBlock, RecognizedPage
 
 
 def _page(*blocks: RecognizedBlock, truncated: bool = False) -> tuple[LayoutPage, list]:  # type: ignore[type-arg]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from worker.engines.base import RecognizedBlock
 from worker.engines.tesseract_layout import Paragraph, in_reading_order, is_speck, with_headings
+from worker.layout.recognized import RecognizedBlock
 
 
 def _para(text: str, box: tuple[int, int, int, int], lines: int, size: float) -> Paragraph:

@@ -11,27 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from worker.layout.recognized import RecognizedPage
+
 if TYPE_CHECKING:
     from PIL import Image
 
     from shared.options import TaskOptions
-
-
-@dataclass(frozen=True)
-class RecognizedBlock:
-    type: str
-    bbox: tuple[int, int, int, int] | None  # page pixels, x1 y1 x2 y2
-    text: str
-    confidence: float | None = None
-
-
-@dataclass
-class RecognizedPage:
-    blocks: list[RecognizedBlock]
-    raw_text: str | None = None
-    output_tokens: int | None = None
-    truncated: bool = False
-    retried: bool = False
 
 
 @dataclass
@@ -73,6 +58,13 @@ class Preparation:
 
 class Engine(Protocol):
     info: EngineInfo
+
+    @property
+    def preparation(self) -> Preparation | None:
+        """How the render processes prepare this engine's inputs; None for plain page images.
+        The worker starts those processes from `registry.preparation_for` before the engine
+        loads, which must give the same answer."""
+        ...
 
     def recognize(self, request: PageRequest) -> RecognizedPage:
         """Recognise one page. Blocking and thread-safe; raises EngineCanceled on cancel."""

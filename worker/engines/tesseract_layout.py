@@ -17,7 +17,7 @@ import re
 import statistics
 from dataclasses import dataclass, replace
 
-from worker.engines.base import RecognizedBlock
+from worker.layout.recognized import RecognizedBlock
 from worker.textlayer.order import reading_order
 
 TITLE_RATIO = 1.6

@@ -11,7 +11,7 @@ from typing import Literal
 
 from shared.layout import Block, LayoutPage, PageTimings
 from shared.storage.keys import image_name
-from worker.engines.base import RecognizedBlock, RecognizedPage
+from worker.layout.recognized import RecognizedBlock, RecognizedPage
 from worker.layout.running_heads import mark_page_furniture
 
 

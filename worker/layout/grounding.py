@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 
 from shared.layout import BlockType
 from shared.logs import EventLogger, get_logger
-from worker.engines.base import RecognizedBlock, RecognizedPage
 from worker.layout.grounding_boxes import (
     NormBox,
     PixelBox,
@@ -42,6 +41,7 @@ from worker.layout.grounding_boxes import (
     union,
 )
 from worker.layout.grounding_text import block_text, paragraphs, remove_markers, tidy
+from worker.layout.recognized import RecognizedBlock, RecognizedPage
 
 KNOWN_TYPES = frozenset(t.value for t in BlockType)
 

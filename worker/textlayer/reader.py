@@ -21,7 +21,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from worker.engines.base import RecognizedBlock
+from worker.layout.recognized import RecognizedBlock
 from worker.textlayer.model import Box, Line, PageLayer, Table, TextBlock, area, intersection, share_inside
 from worker.textlayer.normalize import join_lines
 from worker.textlayer.order import reading_order

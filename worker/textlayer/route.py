@@ -26,7 +26,7 @@ from shared.documents.inspect import Limits
 from shared.errors import DocumentError
 from shared.logs import get_logger
 from shared.options import Strategy, TaskOptions
-from worker.engines.base import RecognizedPage
+from worker.layout.recognized import RecognizedPage
 from worker.pipeline.render import fit_dpi, pdf_page
 from worker.textlayer.extract import read_layer
 from worker.textlayer.model import PageLayer

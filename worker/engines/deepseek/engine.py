@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from shared.config import Settings
 from shared.errors import TransientError
 from shared.logs import get_logger
-from worker.engines.base import EngineCanceled, EngineInfo, PageRequest, Preparation, RecognizedPage
+from worker.engines.base import EngineCanceled, EngineInfo, PageRequest, Preparation
 from worker.engines.deepseek.config import (
     DeepSeekConfig,
     default_prepare_processes,
@@ -47,6 +47,7 @@ from worker.engines.deepseek.modes import apply_mode, export_mode, image_tokens
 from worker.engines.deepseek.ngram import NGramRule
 from worker.engines.deepseek.prepare import InputPreparer
 from worker.layout.grounding import recognized_from_raw
+from worker.layout.recognized import RecognizedPage
 
 if TYPE_CHECKING:
     from vllm.v1.engine.async_llm import AsyncLLM

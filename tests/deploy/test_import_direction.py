@@ -1,0 +1,43 @@
+"""Imports run one way between the packages (docs/architecture.md, "Packages"): a module
+that breaks a rule is named with the import that breaks it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[2]
+
+# package -> packages it must never import (prefixes of dotted module names)
+FORBIDDEN = {
+    "shared": ("server", "worker", "ocrp"),
+    "server": ("worker",),
+    "worker/layout": ("worker.engines", "worker.pipeline", "worker.tasks"),
+}
+
+
+def imported_modules(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def breaks(module: str, forbidden: tuple[str, ...]) -> bool:
+    return any(module == prefix or module.startswith(prefix + ".") for prefix in forbidden)
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_a_package_never_imports_what_sits_above_it(package: str) -> None:
+    offences = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for module in sorted(imported_modules(path))
+        if breaks(module, FORBIDDEN[package])
+    ]
+    assert offences == []
