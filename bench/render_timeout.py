@@ -19,7 +19,7 @@ from pathlib import Path
 from bench.machine import describe, slug
 from shared.documents.inspect import Limits
 from worker.pipeline.render import RenderedPage, render_page
-from worker.pipeline.render_child import TimedRenderer
+from worker.pipeline.render_deadline import TimedRenderer
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "tests/data/book-4p.pdf", ROOT / "tests/data/lots_of_sci_tables.pdf"]

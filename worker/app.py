@@ -22,15 +22,15 @@ from shared.metrics.pipeline import init_engine_series
 from shared.queue import TASK_PROCESS, is_ocr_queue, make_celery, worker_queues
 from shared.storage import make_storage
 from worker import beat_guard
-from worker.batches.reuse import ResultReuser
+from worker.batches.dedupe import Deduper
 from worker.engines.base import EngineInfo
 from worker.hooks import terminal_hooks
 from worker.ops.exporter import start_metrics_server
-from worker.ops.heartbeat import HeartbeatPublisher, InFlight, WorkerIdentity
+from worker.ops.liveness import InFlight, LivenessPublisher, WorkerIdentity
 from worker.pipeline.events import PipelineEvents
 from worker.pipeline.job import WorkerContext
 from worker.pipeline.render import render_page
-from worker.pipeline.render_child import TimedRenderer, make_renderer
+from worker.pipeline.render_deadline import TimedRenderer, make_renderer
 from worker.pipeline.render_pool import RenderPool
 from worker.pipeline.store import TaskStore
 
@@ -48,7 +48,7 @@ app.conf.beat_scheduler = beat_guard.SCHEDULER  # one beat at a time, none outli
 _context: WorkerContext | None = None
 _context_lock = threading.Lock()
 _in_flight = InFlight()
-_heartbeat: HeartbeatPublisher | None = None
+_liveness: LivenessPublisher | None = None
 _metrics_port: int | None = None
 log = get_logger(__name__)
 READY_FILE_VARIABLE = "OCRP_READY_FILE"  # set by ocrp.supervisor for its children
@@ -85,7 +85,7 @@ def build_context() -> WorkerContext:
         worker_name=f"{socket.gethostname()}:{engine.info.name}",
         send_retry=_send_retry,
         on_terminal=terminal_hooks(settings, app),
-        reuse=ResultReuser(settings.database_url, storage),
+        dedupe=Deduper(settings.database_url, storage),
         events=PipelineEvents(process_publisher(settings), settings.events_delta_interval_ms / 1000),
     )
     if pool is None or preparation is None:
@@ -153,13 +153,13 @@ def _engine_info() -> EngineInfo | None:
 
 
 @signals.worker_ready.connect
-def _start_heartbeat(sender: Any = None, **_: Any) -> None:
-    global _heartbeat
+def _start_liveness(sender: Any = None, **_: Any) -> None:
+    global _liveness
     node = str(getattr(sender, "hostname", None) or socket.gethostname())
     queues = sorted(app.amqp.queues.consume_from) or settings.queue_list
     identity = WorkerIdentity.of_this_process(node, settings, queues)
-    _heartbeat = HeartbeatPublisher(settings, identity, _engine_info, _in_flight, _metrics_port)
-    _heartbeat.start()
+    _liveness = LivenessPublisher(settings, identity, _engine_info, _in_flight, _metrics_port)
+    _liveness.start()
     log.info("worker.heartbeat.started", worker=identity.id, node=node, queues=",".join(queues))
     _tell_supervisor_ready()
 
@@ -193,8 +193,8 @@ def _drain(**_: Any) -> None:
 
 @signals.worker_shutdown.connect
 def _close_engine(**_: Any) -> None:
-    if _heartbeat is not None:
-        _heartbeat.stop()
+    if _liveness is not None:
+        _liveness.stop()
     if _context is not None:
         for close in _context.on_close:
             close()

@@ -7,11 +7,11 @@ from celery import Celery
 
 from shared.config import Settings
 from shared.events.terminal import task_status_hook
-from shared.webhooks.task_events import task_event_hook
+from shared.webhooks.task_notifications import task_notification_hook
 from worker.ops.task_metrics import task_metrics_hook
 from worker.pipeline.job import TerminalHook
 
 
 def terminal_hooks(settings: Settings, app: Celery) -> list[TerminalHook]:
     # live watchers first: they are waiting for this, a webhook is delivered later anyway
-    return [task_status_hook(settings), task_metrics_hook(settings), task_event_hook(settings, app)]
+    return [task_status_hook(settings), task_metrics_hook(settings), task_notification_hook(settings, app)]

@@ -25,7 +25,7 @@ from shared.events.model import status_of
 from shared.logs import get_logger
 from shared.storage import Storage
 from shared.webhooks.emit import PendingDeliveries
-from shared.webhooks.task_events import record_task_event
+from shared.webhooks.task_notifications import record_task_notification
 
 log = get_logger(__name__)
 DISCONNECT_CHECK_S = 1.0
@@ -73,7 +73,7 @@ def _cancel(
         except Conflict:  # cancellation is already under way
             return
         if outcome == "canceled":  # a queued task ends here, as with DELETE
-            pending = record_task_event(session, settings, task)
+            pending = record_task_notification(session, settings, task)
             announce = status_of(task)
     pending.send(celery)
     if announce is not None:

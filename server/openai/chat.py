@@ -35,7 +35,7 @@ from server.openai.models import live_workers, resolve_model
 from server.openai.ordered_text import OrderedPages
 from server.openai.usage import usage
 from server.tasks.uploads import staging_file
-from shared import heartbeats
+from shared import worker_liveness
 from shared.config import Settings
 from shared.errors import InvalidRequest, NotFound, OcrpError
 from shared.events import EventType, TaskEvent
@@ -98,7 +98,7 @@ async def chat_completions(
 
 async def _options(settings: Settings, body: schemas.ChatRequest, chat: ChatInput) -> TaskOptions:
     try:
-        served = resolve_model(body.model, heartbeats.served_models(await live_workers(settings)))
+        served = resolve_model(body.model, worker_liveness.served_models(await live_workers(settings)))
     except NotFound as exc:
         raise ChatInputError(exc, "model") from None
     mode = body.mode

@@ -18,12 +18,12 @@ from starlette.concurrency import run_in_threadpool
 
 from server.deps import CallerDep, SettingsDep
 from server.errors import responses
-from shared import heartbeats
+from shared import worker_liveness
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db.session import session_scope
 from shared.errors import NotFound
-from shared.heartbeats import ServedModel, WorkerState
+from shared.worker_liveness import ServedModel, WorkerState
 
 router = APIRouter(tags=["openai"])
 ALIAS = "ocrp"
@@ -92,7 +92,7 @@ def alias_object(served: list[ServedModel], workers: list[WorkerState]) -> dict[
 
 def _live(settings: Settings) -> list[WorkerState]:
     with session_scope(settings.database_url, settings.database_pool_size) as session:
-        return heartbeats.live_workers(session, utcnow(), settings.worker_stale_after_s)
+        return worker_liveness.live_workers(session, utcnow(), settings.worker_stale_after_s)
 
 
 async def live_workers(settings: Settings) -> list[WorkerState]:
@@ -102,7 +102,7 @@ async def live_workers(settings: Settings) -> list[WorkerState]:
 @router.get("/v1/models", responses=responses(503), summary="Models the connected workers serve")
 async def list_models(settings: SettingsDep, caller: CallerDep) -> dict[str, Any]:
     workers = await live_workers(settings)
-    served = heartbeats.served_models(workers)
+    served = worker_liveness.served_models(workers)
     models = [model_object(model, workers) for model in served]
     return {"object": "list", "data": [alias_object(served, workers), *models] if served else []}
 
@@ -112,7 +112,7 @@ async def list_models(settings: SettingsDep, caller: CallerDep) -> dict[str, Any
 )
 async def get_model(model: str, settings: SettingsDep, caller: CallerDep) -> dict[str, Any]:
     workers = await live_workers(settings)
-    served = heartbeats.served_models(workers)
+    served = worker_liveness.served_models(workers)
     found = resolve_model(model, served)
     if found is None:  # the alias: whatever is served
         if not served:

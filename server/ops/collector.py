@@ -17,7 +17,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from server.ops import queries
-from shared import heartbeats, queue_samples
+from shared import queue_samples, worker_liveness
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db.models import TaskStatus
@@ -45,7 +45,7 @@ class ClusterCollector(Collector):
                 loads = queue_samples.current_load(session, ALL_QUEUES, self._depth)
                 counts = queries.task_counts(session)
                 oldest = queries.oldest_queued_age(session, now)
-                workers = heartbeats.list_workers(session)
+                workers = worker_liveness.list_workers(session)
         except Exception as exc:
             log.warning("metrics.collect.failed", source="database", reason=str(exc)[:200])
             database_ok = False
@@ -84,7 +84,7 @@ class ClusterCollector(Collector):
             age.add_metric([load.queue], oldest.get(load.queue, 0.0))
         yield from (depth, tasks, age)
 
-    def _workers(self, workers: list[heartbeats.WorkerState]) -> Iterator[GaugeMetricFamily]:
+    def _workers(self, workers: list[worker_liveness.WorkerState]) -> Iterator[GaugeMetricFamily]:
         now = utcnow()
         stale_after = self.settings.worker_stale_after_s
         families = {

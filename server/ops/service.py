@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from server.ops import queries
 from server.ops.batches import BatchProvider
 from server.ops.schemas import GpuStats, OpsStats, QueueStats, WorkerStats
-from shared import heartbeats, queue_samples
+from shared import queue_samples, worker_liveness
 from shared.config import Settings
 from shared.queue import ALL_QUEUES, queue_depth
 
@@ -32,7 +32,7 @@ def queue_stats(session: Session, celery: Celery, now: datetime) -> list[QueueSt
     ]
 
 
-def worker_stats(worker: heartbeats.WorkerState, now: datetime, stale_after_s: float) -> WorkerStats:
+def worker_stats(worker: worker_liveness.WorkerState, now: datetime, stale_after_s: float) -> WorkerStats:
     return WorkerStats(
         id=worker.id,
         node=worker.node,
@@ -68,7 +68,7 @@ def ops_stats(
         recent_failures=queries.recent_failures(session),
         failure_codes=queries.failure_codes(session, since),
         workers=[
-            worker_stats(w, now, settings.worker_stale_after_s) for w in heartbeats.list_workers(session)
+            worker_stats(w, now, settings.worker_stale_after_s) for w in worker_liveness.list_workers(session)
         ],
         batches=batches(session, now),
         refresh_s=settings.ops_refresh_s,

@@ -27,7 +27,7 @@ from shared.db.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, W
 from shared.ids import new_id
 from shared.logs import get_logger
 from shared.queue import enqueue_webhook_delivery
-from shared.webhooks.payload import EventType, envelope
+from shared.webhooks.payload import WebhookEventType, envelope
 
 log = get_logger(__name__)
 DISABLED_MESSAGE = "the endpoint is disabled (it answered 410 Gone); redeliver to enable it again"
@@ -58,7 +58,7 @@ def record_event(
     session: Session,
     settings: Settings,
     *,
-    event_type: EventType,
+    event_type: WebhookEventType,
     owner: str,
     subject_kind: str,
     subject_id: str,

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 
-class EventType(StrEnum):
+class WebhookEventType(StrEnum):
     task_succeeded = "task.succeeded"
     task_failed = "task.failed"
     task_canceled = "task.canceled"
@@ -20,7 +20,7 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def envelope(event_type: EventType | str, timestamp: datetime, data: dict[str, Any]) -> dict[str, Any]:
+def envelope(event_type: WebhookEventType | str, timestamp: datetime, data: dict[str, Any]) -> dict[str, Any]:
     return {"type": str(event_type), "timestamp": iso(timestamp), "data": data}
 
 

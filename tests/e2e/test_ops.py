@@ -12,7 +12,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from shared import heartbeats
+from shared import worker_liveness
 from shared.clock import utcnow
 from shared.db.session import session_scope
 from tests.fixtures.services import free_port, port_open, wait_for
@@ -131,8 +131,8 @@ def test_a_heartbeat_appears_ages_and_goes_stale_when_the_worker_is_killed(tmp_p
 
         # models served by live workers, as GET /v1/models will read them
         with session_scope(stack.settings.database_url) as session:
-            live = heartbeats.live_workers(session, utcnow(), stack.settings.worker_stale_after_s)
-        [model] = heartbeats.served_models(live)
+            live = worker_liveness.live_workers(session, utcnow(), stack.settings.worker_stale_after_s)
+        [model] = worker_liveness.served_models(live)
         assert (model.engine, model.workers, model.gpu) == ("tesseract", 2, False)
 
         doomed.kill()

@@ -17,11 +17,11 @@ from shared.config import Settings
 from shared.errors import InvalidRequest
 from shared.outbound.client import OutboundClient
 from shared.urls import parse_allowlist
-from shared.webhooks.sender import SendPolicy, post
 from tests.fixtures.stack import REPO, Stack, build_stack
 from tests.fixtures.webhook_receiver import Receiver
 from tests.hostile.outbound_servers import LoopbackServer, pdf, redirect, serve
 from worker.pipeline.source import download_url
+from worker.webhooks.sender import SendPolicy, post
 
 
 @pytest.fixture

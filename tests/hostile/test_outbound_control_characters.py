@@ -18,11 +18,11 @@ from shared.db.session import session_scope
 from shared.errors import TransientError, Unprocessable
 from shared.outbound.client import OutboundClient
 from shared.urls import parse_allowlist
-from shared.webhooks.sender import SendPolicy, post
 from tests.fixtures.stack import Stack, build_stack
 from tests.fixtures.webhook_receiver import Receiver
 from tests.hostile.outbound_servers import answer, serve
 from worker.pipeline.source import download_url
+from worker.webhooks.sender import SendPolicy, post
 
 CONTROLS = ["\r\n", "\n", "\t", "\x00"]
 GOOD = "http://127.0.0.1:9/doc.pdf"

@@ -15,9 +15,9 @@ from shared.config import Settings
 from shared.errors import InvalidRequest
 from shared.outbound.client import OutboundClient
 from shared.urls import parse_allowlist
-from shared.webhooks.sender import SendPolicy, post
 from tests.fixtures.stack import Stack, build_stack
 from worker.pipeline.source import download_url
+from worker.webhooks.sender import SendPolicy, post
 
 EMBEDDING_PRIVATE = [
     "http://[2002:7f00:1::]/doc.pdf",  # 6to4 of 127.0.0.1

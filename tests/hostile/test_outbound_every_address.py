@@ -13,11 +13,11 @@ from urllib.parse import urlsplit
 from shared.config import Settings
 from shared.outbound.client import OutboundClient
 from shared.urls import IPAddress, parse_allowlist
-from shared.webhooks.sender import SendPolicy, post
 from shared.webhooks.signing import parse_secrets, signed_headers
 from tests.fixtures.webhook_receiver import Receiver
 from tests.hostile.outbound_servers import pdf, serve
 from worker.pipeline.source import download_url
+from worker.webhooks.sender import SendPolicy, post
 
 DEAD_FIRST = [ipaddress.ip_address("127.0.0.2"), ipaddress.ip_address("127.0.0.1")]
 

@@ -16,9 +16,9 @@ from shared.config import Settings
 from shared.errors import TransientError
 from shared.outbound.client import OutboundClient
 from shared.urls import parse_allowlist
-from shared.webhooks.sender import SendPolicy, post
 from tests.hostile.outbound_servers import drip_body, drip_headers, pdf, serve
 from worker.pipeline.source import download_url
+from worker.webhooks.sender import SendPolicy, post
 
 
 def settings(tmp_path: Path, **overrides: Any) -> Settings:

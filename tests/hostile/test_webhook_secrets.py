@@ -17,14 +17,14 @@ from shared.clock import utcnow
 from shared.config import Settings
 from shared.db.session import session_scope
 from shared.storage import make_storage
-from shared.webhooks.delivery import deliver_once
 from shared.webhooks.owner_secrets import issue_secret
 from shared.webhooks.secret_box import box_of
-from shared.webhooks.sender import make_client
 from tests.fixtures.services import wait_for
 from tests.fixtures.stack import REPO, Stack
 from tests.fixtures.webhook_receiver import TEST_SECRET, Receiver, start_receiver
 from tests.shared.webhooks.factories import finished_task, webhook_settings
+from worker.webhooks.delivery import deliver_once
+from worker.webhooks.sender import make_client
 
 MASTER = "a-test-master-secret-of-at-least-32-characters"
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from celery import Celery
 
 from shared.config import Settings
-from shared.webhooks.batch_events import batch_event_hook
 from worker.batches.context import BatchHook
+from worker.webhooks.batch_notifications import batch_notification_hook
 
 
 def batch_hooks(settings: Settings, app: Celery) -> list[BatchHook]:
-    return [batch_event_hook(settings, app)]
+    return [batch_notification_hook(settings, app)]

@@ -1,2 +1,2 @@
-"""What a worker tells operators: its heartbeat, its Prometheus endpoint, its task metrics, and
-the periodic queue-depth sample."""
+"""What a worker tells operators: its liveness row (`liveness.py`), its Prometheus endpoint,
+its task metrics, and the periodic queue-depth sample."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from celery import Celery
 
-from shared import heartbeats, queue_samples
+from shared import queue_samples, worker_liveness
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db.session import session_scope
@@ -18,5 +18,5 @@ def sample(settings: Settings, app: Celery) -> dict[str, int]:
         loads = queue_samples.current_load(session, ALL_QUEUES, lambda queue: queue_depth(app, queue))
         queue_samples.record(session, now, loads)
         pruned_samples = queue_samples.prune(session, now, settings.ops_history_s)
-        forgotten = heartbeats.prune(session, now, settings.worker_forget_after_s)
+        forgotten = worker_liveness.prune(session, now, settings.worker_forget_after_s)
     return {"queues": len(loads), "pruned_samples": pruned_samples, "forgotten_workers": forgotten}

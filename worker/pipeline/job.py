@@ -40,7 +40,7 @@ from worker.textlayer.route import TextLayerRouter
 TerminalHook = Callable[[str, TaskStatus], None]
 RetrySender = Callable[[str, str, float], None]  # (task id, queue, countdown seconds)
 # (task id, queue) → result keys copied from an identical earlier task, or None to run it
-ResultReuse = Callable[[str, str], dict[str, Any] | None]
+Dedupe = Callable[[str, str], dict[str, Any] | None]
 
 
 @dataclass
@@ -53,7 +53,7 @@ class WorkerContext:
     worker_name: str
     send_retry: RetrySender
     on_terminal: list[TerminalHook] = field(default_factory=list)
-    reuse: ResultReuse | None = None
+    dedupe: Dedupe | None = None
     # live events for the task's watchers (SSE, /v1/ocr, chat completions)
     events: PipelineEvents = field(default_factory=PipelineEvents)
     # bounds the pages held across all tasks of the worker (None: only pages_in_flight per task)
@@ -172,7 +172,7 @@ def _execute(ctx: WorkerContext, log: EventLogger, snapshot: TaskSnapshot, cance
     with scratch_dir() as workdir:
         local = materialize(snapshot, ctx.storage, settings, ctx.store, workdir)
         try:
-            reused = ctx.reuse(snapshot.id, snapshot.queue) if ctx.reuse is not None else None
+            reused = ctx.dedupe(snapshot.id, snapshot.queue) if ctx.dedupe is not None else None
             if reused is not None:
                 _finish(ctx, log, snapshot.id, TaskStatus.succeeded, result_keys=reused)
                 return

@@ -7,7 +7,7 @@ page is rendered and, when the engine asks (`Engine.preparation`), turned into e
 one of N child processes, while the engine decodes earlier pages. The pool is a `Renderer`: page
 threads call it and block until their page is ready.
 
-It is a `TimedRenderer` (`worker.pipeline.render_child`): a page that takes longer than
+It is a `TimedRenderer` (`worker.pipeline.render_deadline`): a page that takes longer than
 OCR_RENDER_TIMEOUT_S has its child killed and fails alone with `page_render_timeout`, a child
 that crashes fails only its page, and errors keep their public code across the process boundary.
 A hostile PDF can therefore never hold a GPU worker's page slot forever.
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.documents.inspect import Limits
 from worker.pipeline.render import RenderedPage, render_page
-from worker.pipeline.render_child import TimedRenderer
+from worker.pipeline.render_deadline import TimedRenderer
 
 if TYPE_CHECKING:
     from PIL import Image

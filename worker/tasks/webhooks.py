@@ -8,10 +8,10 @@ from functools import lru_cache
 from shared.outbound.client import OutboundClient
 from shared.queue import TASK_WEBHOOK_DELIVER, TASK_WEBHOOK_SWEEP, enqueue_webhook_delivery
 from shared.storage import Storage, make_storage
-from shared.webhooks.delivery import deliver_once
-from shared.webhooks.sender import make_client
-from shared.webhooks.sweep import record_missed_task_events, sweep_deliveries
 from worker.app import app, settings
+from worker.webhooks.delivery import deliver_once
+from worker.webhooks.sender import make_client
+from worker.webhooks.sweep import record_missed_task_notifications, sweep_deliveries
 
 
 # one connection pool and one storage client per process, built on first use, so that a worker
@@ -36,5 +36,5 @@ def deliver(delivery_id: str) -> None:
 
 @app.task(name=TASK_WEBHOOK_SWEEP, ignore_result=True)
 def sweep() -> int:
-    record_missed_task_events(settings, app)
+    record_missed_task_notifications(settings, app)
     return sweep_deliveries(settings, app)

@@ -12,7 +12,7 @@ from shared.db.models.batches import (
 )
 from shared.db.models.events import TaskEventRow
 from shared.db.models.idempotency import IdempotencyRecord
-from shared.db.models.ops import QueueSample, WorkerHeartbeat
+from shared.db.models.ops import QueueSample, WorkerLiveness
 from shared.db.models.tasks import (
     TERMINAL_STATUSES,
     Page,
@@ -56,5 +56,5 @@ __all__ = [
     "WebhookEndpoint",
     "WebhookEvent",
     "WebhookSecret",
-    "WorkerHeartbeat",
+    "WorkerLiveness",
 ]

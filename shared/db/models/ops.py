@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from shared.db.base import Base, UTCDateTime
 
 
-class WorkerHeartbeat(Base):
+class WorkerLiveness(Base):
     """The latest heartbeat of one worker process. Deleted on a clean shutdown; a killed
     worker's row stays, ages past `worker_stale_after_s` and is pruned later."""
 

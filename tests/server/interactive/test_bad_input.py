@@ -15,11 +15,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from server.app import create_app
-from shared import heartbeats
+from shared import worker_liveness
 from shared.clock import utcnow
 from shared.db.session import session_scope
 from shared.gpus import GpuState
-from shared.heartbeats import WorkerState
+from shared.worker_liveness import WorkerState
 from tests.documents import text_pdf
 from tests.fixtures.stack import Stack, build_stack
 
@@ -244,7 +244,7 @@ def test_a_gpu_model_served_in_one_mode_is_listed_and_sets_the_mode(stack: Stack
         gpus=(GpuState(0, "NVIDIA H100 80GB HBM3", 2**30, 80 * 2**30, 10),),
     )
     with session_scope(stack.settings.database_url) as session:
-        heartbeats.publish(session, worker)
+        worker_liveness.publish(session, worker)
     try:
         [alias, model] = stack.api.get("/v1/models").json()["data"]
         # the name the docs use comes first, standing for whatever is served
@@ -275,7 +275,7 @@ def test_a_gpu_model_served_in_one_mode_is_listed_and_sets_the_mode(stack: Stack
         stack.api.post(f"/v1/tasks/{task['id']}/cancel")
     finally:
         with session_scope(stack.settings.database_url) as session:
-            heartbeats.remove(session, "wrk_gpu")
+            worker_liveness.remove(session, "wrk_gpu")
 
 
 def test_a_malformed_last_event_id_is_refused(stack: Stack) -> None:

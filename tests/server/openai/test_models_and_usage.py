@@ -7,7 +7,7 @@ import pytest
 from server.openai.models import ALIAS, model_id, resolve_model
 from server.openai.usage import usage
 from shared.errors import NotFound
-from shared.heartbeats import ServedModel
+from shared.worker_liveness import ServedModel
 
 TESSERACT = ServedModel("tesseract", "tesseract 5.3.4 (eng, tessdata_fast)", ("base", "gundam"), False, 1)
 DEEPSEEK = ServedModel("deepseek", "DeepSeek-OCR gundam (DeepSeek-OCR)", ("gundam",), True, 2)

@@ -13,13 +13,13 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from server.ops.batches import eta_seconds
-from shared import heartbeats, queue_samples
+from shared import queue_samples, worker_liveness
 from shared.clock import utcnow
 from shared.db.models import Page, PageStatus, Task, TaskStatus
 from shared.db.session import session_scope
 from shared.gpus import GpuState
-from shared.heartbeats import WorkerState
 from shared.queue import enqueue_process
+from shared.worker_liveness import WorkerState
 from tests.fixtures.stack import Stack
 
 
@@ -103,7 +103,7 @@ def busy(embedded_stack: Stack) -> Iterator[Stack]:
             ("wrk_alive", now, (gpu,)),
             ("wrk_dead", now - timedelta(minutes=5), ()),
         ]:
-            heartbeats.publish(
+            worker_liveness.publish(
                 session,
                 WorkerState(
                     id=worker_id,

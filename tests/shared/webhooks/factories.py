@@ -12,7 +12,7 @@ from shared.db.models import Task, TaskStatus
 from shared.db.session import session_scope
 from shared.ids import new_id
 from shared.webhooks.emit import PendingDeliveries
-from shared.webhooks.task_events import record_task_event
+from shared.webhooks.task_notifications import record_task_notification
 from tests.fixtures.webhook_receiver import TEST_SECRET
 
 
@@ -62,5 +62,5 @@ def finished_task(
         task = Task(**values)
         session.add(task)
         session.flush()
-        pending = record_task_event(session, settings, task)
+        pending = record_task_notification(session, settings, task)
     return task.id, pending

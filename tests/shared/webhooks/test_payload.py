@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from shared.config import Settings
 from shared.db.models import Task, TaskStatus
-from shared.webhooks.payload import EventType, body_of, envelope, iso, with_presigned
-from shared.webhooks.task_events import task_data, task_presign_keys
+from shared.webhooks.payload import WebhookEventType, body_of, envelope, iso, with_presigned
+from shared.webhooks.task_notifications import task_data, task_presign_keys
 
 FINISHED = datetime(2026, 11, 22, 10, 15, 2, 412_000, tzinfo=UTC)
 
@@ -67,7 +67,7 @@ def test_presigned_urls_are_asked_for_successful_tasks_on_s3_only() -> None:
 
 
 def test_the_envelope_is_compact_json_with_presigned_urls_added_per_attempt() -> None:
-    payload = envelope(EventType.task_succeeded, FINISHED, {"id": "tsk_1", "status": "succeeded"})
+    payload = envelope(WebhookEventType.task_succeeded, FINISHED, {"id": "tsk_1", "status": "succeeded"})
     assert json.loads(body_of(payload)) == {
         "type": "task.succeeded",
         "timestamp": "2026-11-22T10:15:02.412Z",

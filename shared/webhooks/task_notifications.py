@@ -14,14 +14,14 @@ from shared.db.models import Task, TaskStatus
 from shared.db.session import session_scope
 from shared.logs import get_logger
 from shared.webhooks.emit import PendingDeliveries, record_event
-from shared.webhooks.payload import EventType, iso
+from shared.webhooks.payload import WebhookEventType, iso
 
 log = get_logger(__name__)
 
-TASK_EVENT_TYPES = {
-    TaskStatus.succeeded: EventType.task_succeeded,
-    TaskStatus.failed: EventType.task_failed,
-    TaskStatus.canceled: EventType.task_canceled,
+TASK_NOTIFICATION_TYPES = {
+    TaskStatus.succeeded: WebhookEventType.task_succeeded,
+    TaskStatus.failed: WebhookEventType.task_failed,
+    TaskStatus.canceled: WebhookEventType.task_canceled,
 }
 
 
@@ -70,10 +70,10 @@ def task_presign_keys(task: Task, settings: Settings) -> dict[str, str] | None:
     return {"markdown": str(keys["markdown"]), "layout": str(keys["layout"])}
 
 
-def record_task_event(session: Session, settings: Settings, task: Task) -> PendingDeliveries:
+def record_task_notification(session: Session, settings: Settings, task: Task) -> PendingDeliveries:
     """Record the event of a task that just reached its terminal state, in the caller's
     transaction; send the result after the commit."""
-    event_type = TASK_EVENT_TYPES.get(TaskStatus(task.status))
+    event_type = TASK_NOTIFICATION_TYPES.get(TaskStatus(task.status))
     if event_type is None:
         return PendingDeliveries()
     finished = iso(task.finished_at) if task.finished_at else ""
@@ -92,7 +92,7 @@ def record_task_event(session: Session, settings: Settings, task: Task) -> Pendi
     )
 
 
-def task_event_hook(settings: Settings, celery: Celery) -> Callable[[str, TaskStatus], None]:
+def task_notification_hook(settings: Settings, celery: Celery) -> Callable[[str, TaskStatus], None]:
     """A worker terminal hook (see `worker/hooks.py`): runs after the terminal state is committed."""
 
     def record_task_webhook(task_id: str, status: TaskStatus) -> None:
@@ -102,7 +102,7 @@ def task_event_hook(settings: Settings, celery: Celery) -> Callable[[str, TaskSt
                 if task is None or task.status != status:
                     log.info("webhook.task.skipped", task_id=task_id, status=status)
                     return
-                pending = record_task_event(session, settings, task)
+                pending = record_task_notification(session, settings, task)
         except Exception:
             # the task's state is already stored; a lost event must not undo or fail it
             log.exception("webhook.event.record_failed", task_id=task_id, status=status)

@@ -11,8 +11,8 @@ from shared.clock import utcnow
 from shared.db.models import WebhookDelivery
 from shared.db.session import session_scope
 from shared.queue import QUEUE_WEBHOOKS, make_celery, queue_depth
-from shared.webhooks.sweep import sweep_deliveries
 from tests.shared.webhooks.factories import finished_task, webhook_settings
+from worker.webhooks.sweep import sweep_deliveries
 
 
 def test_only_overdue_unheld_deliveries_are_sent_again_once_per_interval(tmp_path: Path) -> None:
@@ -54,7 +54,7 @@ def test_a_task_whose_event_was_never_recorded_gets_it_from_the_sweep(tmp_path: 
     from shared.clock import utcnow as now
     from shared.db.models import Task, WebhookEvent
     from shared.ids import new_id
-    from shared.webhooks.sweep import record_missed_task_events
+    from worker.webhooks.sweep import record_missed_task_notifications
 
     settings = webhook_settings(tmp_path, webhook_sweep_interval_s=5)
     celery = make_celery(settings)
@@ -81,8 +81,8 @@ def test_a_task_whose_event_was_never_recorded_gets_it_from_the_sweep(tmp_path: 
     with session_scope(settings.database_url) as session:
         session.execute(update(Task).where(Task.id == already_recorded).values(finished_at=finished))
 
-    assert record_missed_task_events(settings, celery) == 1
-    assert record_missed_task_events(settings, celery) == 0, "recorded once"
+    assert record_missed_task_notifications(settings, celery) == 1
+    assert record_missed_task_notifications(settings, celery) == 0, "recorded once"
     assert queue_depth(celery, QUEUE_WEBHOOKS) == 1
     with session_scope(settings.database_url) as session:
         types = sorted(e.payload["type"] for e in session.query(WebhookEvent))

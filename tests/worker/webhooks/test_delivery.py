@@ -13,12 +13,12 @@ from shared.config import Settings
 from shared.db.models import Task, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from shared.db.session import session_scope
 from shared.storage import make_storage
-from shared.webhooks.delivery import claim, deliver_once
-from shared.webhooks.sender import make_client
-from shared.webhooks.task_events import record_task_event
+from shared.webhooks.task_notifications import record_task_notification
 from tests.fixtures.services import wait_for
 from tests.fixtures.webhook_receiver import Receiver
 from tests.shared.webhooks.factories import finished_task, webhook_settings
+from worker.webhooks.delivery import claim, deliver_once
+from worker.webhooks.sender import make_client
 
 
 def deliver(settings: Settings, delivery_id: str) -> float | None:
@@ -177,8 +177,8 @@ def test_an_occurrence_is_recorded_once_and_only_with_a_target(tmp_path: Path) -
         task = session.get(Task, task_id)
         assert task is not None
         task.webhook_url = "http://127.0.0.1:9/hook"
-        first = record_task_event(session, settings, task)
-        again = record_task_event(session, settings, task)
+        first = record_task_notification(session, settings, task)
+        again = record_task_notification(session, settings, task)
     assert len(first.delivery_ids) == 1
     assert again.delivery_ids == []
     with session_scope(settings.database_url) as session:

@@ -1,4 +1,5 @@
-"""Worker heartbeats: what each worker process runs and how it is doing, read by the API.
+"""Worker liveness: what each worker process runs and how it is doing, read by the API. Rows
+of `worker_heartbeats`; not to be confused with a task's lease (`Task.heartbeat_at`).
 
 Workers publish (`publish`) every `worker_heartbeat_s` and remove their row on a clean shutdown
 (`remove`). Readers get `WorkerState`s (`list_workers`) or the models connected workers serve
@@ -16,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from shared.db.models import WorkerHeartbeat
+from shared.db.models import WorkerLiveness
 from shared.gpus import GpuState
 
 
@@ -84,24 +85,24 @@ def publish(session: Session, state: WorkerState) -> None:
     """Write the worker's latest heartbeat. Only the worker itself writes its row, so an update
     followed by an insert when nothing was updated cannot race."""
     values = _values(state)
-    result = session.execute(update(WorkerHeartbeat).where(WorkerHeartbeat.id == state.id).values(**values))
+    result = session.execute(update(WorkerLiveness).where(WorkerLiveness.id == state.id).values(**values))
     if result.rowcount == 0:  # type: ignore[attr-defined]
-        session.add(WorkerHeartbeat(id=state.id, **values))
+        session.add(WorkerLiveness(id=state.id, **values))
     session.flush()
 
 
 def remove(session: Session, worker_id: str) -> None:
-    session.execute(delete(WorkerHeartbeat).where(WorkerHeartbeat.id == worker_id))
+    session.execute(delete(WorkerLiveness).where(WorkerLiveness.id == worker_id))
 
 
 def prune(session: Session, now: datetime, forget_after_s: float) -> int:
     """Delete heartbeats of workers not seen for `forget_after_s`; returns how many."""
     cutoff = now - timedelta(seconds=forget_after_s)
-    result = session.execute(delete(WorkerHeartbeat).where(WorkerHeartbeat.seen_at < cutoff))
+    result = session.execute(delete(WorkerLiveness).where(WorkerLiveness.seen_at < cutoff))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]  # a DML result
 
 
-def _state(row: WorkerHeartbeat) -> WorkerState:
+def _state(row: WorkerLiveness) -> WorkerState:
     return WorkerState(
         id=row.id,
         node=row.node,
@@ -122,14 +123,14 @@ def _state(row: WorkerHeartbeat) -> WorkerState:
 
 def list_workers(session: Session) -> list[WorkerState]:
     """Every worker with a heartbeat row, alive or stale, most recently seen first."""
-    rows = session.scalars(select(WorkerHeartbeat).order_by(WorkerHeartbeat.seen_at.desc()))
+    rows = session.scalars(select(WorkerLiveness).order_by(WorkerLiveness.seen_at.desc()))
     return [_state(row) for row in rows]
 
 
 def live_workers(session: Session, now: datetime, stale_after_s: float) -> list[WorkerState]:
     cutoff = now - timedelta(seconds=stale_after_s)
     rows = session.scalars(
-        select(WorkerHeartbeat).where(WorkerHeartbeat.seen_at >= cutoff).order_by(WorkerHeartbeat.node)
+        select(WorkerLiveness).where(WorkerLiveness.seen_at >= cutoff).order_by(WorkerLiveness.node)
     )
     return [_state(row) for row in rows]
 

@@ -15,7 +15,7 @@ import pytest
 
 from shared.outbound.client import OutboundClient
 from shared.urls import parse_allowlist
-from shared.webhooks.sender import RESPONSE_MAX_CHARS, SendPolicy, post
+from worker.webhooks.sender import RESPONSE_MAX_CHARS, SendPolicy, post
 
 LOOPBACK = tuple(parse_allowlist("127.0.0.1/32"))
 

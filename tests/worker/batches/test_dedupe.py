@@ -12,7 +12,7 @@ from shared.layout import LayoutDocument
 from shared.queue import QUEUE_BATCH, QUEUE_INTERACTIVE
 from shared.storage import make_storage
 from tests.worker.batches.conftest import Harness
-from worker.batches.reuse import ResultReuser
+from worker.batches.dedupe import Deduper
 
 SHA = "ab" * 32
 
@@ -61,7 +61,7 @@ def test_an_identical_document_copies_the_earlier_result(harness: Harness) -> No
     origin = original_task(harness, options)
     task_id = batch_task(harness, dedupe=True, options=options)
     storage = make_storage(harness.stack.settings)
-    keys = ResultReuser(harness.db, storage)(task_id, QUEUE_BATCH)
+    keys = Deduper(harness.db, storage)(task_id, QUEUE_BATCH)
     assert keys == {
         "markdown": f"tasks/{task_id}/results/full.md",
         "layout": f"tasks/{task_id}/results/layout.json",
@@ -81,7 +81,7 @@ def test_an_identical_document_copies_the_earlier_result(harness: Harness) -> No
 def test_without_dedupe_or_with_other_options_the_task_runs(harness: Harness) -> None:
     options = {"mode": "gundam", "prompt": "document"}
     original_task(harness, options)
-    reuse = ResultReuser(harness.db, make_storage(harness.stack.settings))
+    reuse = Deduper(harness.db, make_storage(harness.stack.settings))
     assert reuse(batch_task(harness, dedupe=False, options=options), QUEUE_BATCH) is None
     other = batch_task(harness, dedupe=True, options={"mode": "tiny", "prompt": "document"})
     assert reuse(other, QUEUE_BATCH) is None

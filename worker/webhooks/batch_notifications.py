@@ -14,7 +14,7 @@ from shared.db.models import Batch
 from shared.db.session import session_scope
 from shared.logs import get_logger
 from shared.webhooks.emit import PendingDeliveries, record_event
-from shared.webhooks.payload import EventType, iso
+from shared.webhooks.payload import WebhookEventType, iso
 
 log = get_logger(__name__)
 
@@ -44,12 +44,12 @@ def batch_data(batch: Batch, public_url: str) -> dict[str, Any]:
     }
 
 
-def record_batch_event(session: Session, settings: Settings, batch: Batch) -> PendingDeliveries:
+def record_batch_notification(session: Session, settings: Settings, batch: Batch) -> PendingDeliveries:
     """Record a finished batch's event in the caller's transaction; send after the commit."""
     return record_event(
         session,
         settings,
-        event_type=EventType.batch_completed,
+        event_type=WebhookEventType.batch_completed,
         owner=batch.owner,
         subject_kind="batch",
         subject_id=batch.id,
@@ -60,7 +60,7 @@ def record_batch_event(session: Session, settings: Settings, batch: Batch) -> Pe
     )
 
 
-def batch_event_hook(settings: Settings, celery: Celery) -> Callable[[str, str], None]:
+def batch_notification_hook(settings: Settings, celery: Celery) -> Callable[[str, str], None]:
     """A batch hook (`worker/batches/hooks.py`): runs after the batch's final state is committed."""
 
     def record_batch_webhook(batch_id: str, status: str) -> None:
@@ -69,7 +69,7 @@ def batch_event_hook(settings: Settings, celery: Celery) -> Callable[[str, str],
                 batch = session.get(Batch, batch_id)
                 if batch is None:
                     return
-                pending = record_batch_event(session, settings, batch)
+                pending = record_batch_notification(session, settings, batch)
         except Exception:
             log.exception("webhook.event.record_failed", batch_id=batch_id, status=status)
             return

@@ -30,9 +30,9 @@ BATCH = 500
 MISSED_EVENT_WINDOW = timedelta(hours=6)
 
 
-def record_missed_task_events(settings: Settings, celery: Celery) -> int:
+def record_missed_task_notifications(settings: Settings, celery: Celery) -> int:
     """Record the events of recently finished tasks that have none; returns how many."""
-    from shared.webhooks.task_events import record_task_event
+    from shared.webhooks.task_notifications import record_task_notification
 
     now = utcnow()
     # give the worker's own hook one sweep interval to record the event first
@@ -49,7 +49,7 @@ def record_missed_task_events(settings: Settings, celery: Celery) -> int:
     pending = []
     with session_scope(settings.database_url, settings.database_pool_size) as session:
         for task in session.scalars(query.order_by(Task.finished_at).limit(BATCH)):
-            pending.append(record_task_event(session, settings, task))
+            pending.append(record_task_notification(session, settings, task))
     for deliveries in pending:
         deliveries.send(celery)
     if pending:

@@ -57,7 +57,7 @@ def copy_results(storage: Storage, origin: str, task_id: str) -> dict[str, Any]:
     return {"markdown": f"{target}full.md", "layout": f"{target}layout.json", "images": sorted(images)}
 
 
-class ResultReuser:
+class Deduper:
     """Called by the pipeline once a task's input is known; returns the result keys when the
     task was satisfied by an earlier identical one, None when it must run."""
 

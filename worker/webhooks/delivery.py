@@ -37,8 +37,8 @@ from shared.webhooks.owner_secrets import signing_secrets
 from shared.webhooks.payload import body_of, with_presigned
 from shared.webhooks.schedule import parse_retry_after, retry_delay
 from shared.webhooks.secret_box import SecretUnreadable
-from shared.webhooks.sender import SendPolicy, SendResult, post
 from shared.webhooks.signing import signed_headers
+from worker.webhooks.sender import SendPolicy, SendResult, post
 
 log = get_logger(__name__)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shared import heartbeats
+from shared import worker_liveness
 from shared.config import Settings
 from shared.db.migrate import upgrade
 from shared.db.session import session_scope
 from worker.engines.base import EngineInfo
-from worker.ops.heartbeat import HeartbeatPublisher, InFlight, WorkerIdentity
+from worker.ops.liveness import InFlight, LivenessPublisher, WorkerIdentity
 
 ENGINE = EngineInfo(name="tesseract", model="tesseract 5 (eng)", modes=("base", "gundam"))
 
@@ -20,16 +20,16 @@ def _settings(tmp_path: Path, **values: object) -> Settings:
     return settings
 
 
-def _rows(settings: Settings) -> list[heartbeats.WorkerState]:
+def _rows(settings: Settings) -> list[worker_liveness.WorkerState]:
     with session_scope(settings.database_url) as session:
-        return heartbeats.list_workers(session)
+        return worker_liveness.list_workers(session)
 
 
 def test_the_publisher_writes_what_the_worker_runs_and_removes_it_on_stop(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
     in_flight = InFlight()
     identity = WorkerIdentity.of_this_process("tesseract@box", settings, ["ocr.interactive", "ocr.batch"])
-    publisher = HeartbeatPublisher(settings, identity, lambda: ENGINE, in_flight, metrics_port=9102)
+    publisher = LivenessPublisher(settings, identity, lambda: ENGINE, in_flight, metrics_port=9102)
     in_flight.started()
     in_flight.started()
     in_flight.finished()
@@ -56,7 +56,7 @@ def test_the_publisher_writes_what_the_worker_runs_and_removes_it_on_stop(tmp_pa
 def test_a_worker_without_an_engine_beats_too(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
     identity = WorkerIdentity.of_this_process("service@box", settings, ["webhooks"])
-    HeartbeatPublisher(settings, identity, lambda: None, InFlight(), None).beat()
+    LivenessPublisher(settings, identity, lambda: None, InFlight(), None).beat()
     [row] = _rows(settings)
     assert (row.engine, row.model, row.modes, row.metrics_port) == (None, None, (), None)
 
@@ -69,7 +69,7 @@ def test_an_unreachable_database_does_not_stop_the_heartbeat_thread(tmp_path: Pa
         database_url="postgresql+psycopg://nobody@127.0.0.1:1/none",
     )
     identity = WorkerIdentity.of_this_process("w@box", settings, ["ocr.batch"])
-    publisher = HeartbeatPublisher(settings, identity, lambda: ENGINE, InFlight(), None)
+    publisher = LivenessPublisher(settings, identity, lambda: ENGINE, InFlight(), None)
     publisher.start()
     publisher.join(timeout=0.5)
     assert publisher.is_alive()  # failed beats are logged and retried

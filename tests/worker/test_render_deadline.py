@@ -18,7 +18,7 @@ from shared.errors import DocumentError, TransientError
 from tests.documents import text_pdf
 from tests.worker.render_targets import crash_on_page_two, interrupted_on_page_two, terminated_on_page_two
 from worker.pipeline.render import render_page
-from worker.pipeline.render_child import TimedRenderer, make_renderer
+from worker.pipeline.render_deadline import TimedRenderer, make_renderer
 
 LIMITS = Limits(max_pages=100, max_image_pixels=80_000_000)
 

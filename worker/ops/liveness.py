@@ -1,5 +1,5 @@
-"""The worker's heartbeat: a thread that writes this process's state to `worker_heartbeats`
-every `worker_heartbeat_s`, and deletes the row on a clean shutdown.
+"""The worker's liveness row (not a task's lease): a thread that writes this process's state
+to `worker_heartbeats` every `worker_heartbeat_s`, and deletes the row on a clean shutdown.
 
 A killed worker leaves its row behind; it ages, the dashboard marks it stale, and the
 `ops.sample` beat task prunes it after `worker_forget_after_s`.
@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from shared import heartbeats
+from shared import worker_liveness
 from shared.clock import utcnow
 from shared.config import Settings
 from shared.db.session import session_scope
@@ -67,7 +67,7 @@ class WorkerIdentity:
         )
 
 
-class HeartbeatPublisher(threading.Thread):
+class LivenessPublisher(threading.Thread):
     def __init__(
         self,
         settings: Settings,
@@ -86,9 +86,9 @@ class HeartbeatPublisher(threading.Thread):
         self.started_at = utcnow()
         self._stop_event = threading.Event()
 
-    def state(self) -> heartbeats.WorkerState:
+    def state(self) -> worker_liveness.WorkerState:
         info = self.engine_info()
-        return heartbeats.WorkerState(
+        return worker_liveness.WorkerState(
             id=self.identity.id,
             node=self.identity.node,
             host=self.identity.host,
@@ -108,7 +108,7 @@ class HeartbeatPublisher(threading.Thread):
     def beat(self) -> None:
         state = self.state()
         with session_scope(self.settings.database_url, self.settings.database_pool_size) as session:
-            heartbeats.publish(session, state)
+            worker_liveness.publish(session, state)
 
     def run(self) -> None:
         while True:
@@ -125,7 +125,7 @@ class HeartbeatPublisher(threading.Thread):
         self.join(timeout=10)
         try:
             with session_scope(self.settings.database_url, self.settings.database_pool_size) as session:
-                heartbeats.remove(session, self.identity.id)
+                worker_liveness.remove(session, self.identity.id)
         except Exception as exc:
             log.warning("worker.heartbeat.remove_failed", worker=self.identity.id, reason=str(exc)[:200])
         self.gpus.close()

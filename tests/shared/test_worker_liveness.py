@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from shared import heartbeats
+from shared import worker_liveness
 from shared.clock import utcnow
 from shared.db.session import session_scope
 from shared.gpus import GpuState
-from shared.heartbeats import WorkerState
+from shared.worker_liveness import WorkerState
 
 H100 = GpuState(0, "NVIDIA H100 80GB HBM3", 30 * 2**30, 80 * 2**30, 55)
 
@@ -39,12 +39,12 @@ def _worker(worker_id: str, **changes: object) -> WorkerState:
 def test_a_heartbeat_is_written_then_refreshed_in_place(database_url: str) -> None:
     first = _worker("wrk_a")
     with session_scope(database_url) as session:
-        heartbeats.publish(session, first)
+        worker_liveness.publish(session, first)
     later = replace(first, tasks_in_flight=7, seen_at=first.seen_at + timedelta(seconds=10))
     with session_scope(database_url) as session:
-        heartbeats.publish(session, later)
+        worker_liveness.publish(session, later)
     with session_scope(database_url) as session:
-        workers = heartbeats.list_workers(session)
+        workers = worker_liveness.list_workers(session)
     assert len(workers) == 1
     read = workers[0]
     assert read.tasks_in_flight == 7
@@ -58,11 +58,11 @@ def test_a_heartbeat_is_written_then_refreshed_in_place(database_url: str) -> No
 def test_a_silent_worker_ages_into_stale(database_url: str) -> None:
     now = utcnow()
     with session_scope(database_url) as session:
-        heartbeats.publish(session, _worker("wrk_fresh", seen_at=now - timedelta(seconds=5)))
-        heartbeats.publish(session, _worker("wrk_silent", seen_at=now - timedelta(seconds=120)))
+        worker_liveness.publish(session, _worker("wrk_fresh", seen_at=now - timedelta(seconds=5)))
+        worker_liveness.publish(session, _worker("wrk_silent", seen_at=now - timedelta(seconds=120)))
     with session_scope(database_url) as session:
-        by_id = {w.id: w for w in heartbeats.list_workers(session)}
-        live = heartbeats.live_workers(session, now, stale_after_s=45)
+        by_id = {w.id: w for w in worker_liveness.list_workers(session)}
+        live = worker_liveness.live_workers(session, now, stale_after_s=45)
     assert by_id["wrk_fresh"].alive(now, 45)
     assert not by_id["wrk_silent"].alive(now, 45)
     assert 119 < by_id["wrk_silent"].age_s(now) < 121
@@ -72,14 +72,14 @@ def test_a_silent_worker_ages_into_stale(database_url: str) -> None:
 def test_remove_and_prune_delete_rows(database_url: str) -> None:
     now = utcnow()
     with session_scope(database_url) as session:
-        heartbeats.publish(session, _worker("wrk_gone"))
-        heartbeats.publish(session, _worker("wrk_old", seen_at=now - timedelta(hours=2)))
-        heartbeats.publish(session, _worker("wrk_recent", seen_at=now - timedelta(minutes=5)))
+        worker_liveness.publish(session, _worker("wrk_gone"))
+        worker_liveness.publish(session, _worker("wrk_old", seen_at=now - timedelta(hours=2)))
+        worker_liveness.publish(session, _worker("wrk_recent", seen_at=now - timedelta(minutes=5)))
     with session_scope(database_url) as session:
-        heartbeats.remove(session, "wrk_gone")
-        assert heartbeats.prune(session, now, forget_after_s=3600) == 1
+        worker_liveness.remove(session, "wrk_gone")
+        assert worker_liveness.prune(session, now, forget_after_s=3600) == 1
     with session_scope(database_url) as session:
-        assert [w.id for w in heartbeats.list_workers(session)] == ["wrk_recent"]
+        assert [w.id for w in worker_liveness.list_workers(session)] == ["wrk_recent"]
 
 
 def test_served_models_group_live_workers_by_engine_and_model() -> None:
@@ -89,7 +89,7 @@ def test_served_models_group_live_workers_by_engine_and_model() -> None:
     gpu_a = _worker("wrk_g1", modes=("tiny",))
     gpu_b = _worker("wrk_g2", modes=("gundam", "base"), queues=("ocr.interactive",))
     webhooks_only = _worker("wrk_hooks", engine=None, model=None, modes=(), gpus=())
-    models = heartbeats.served_models([gpu_a, cpu, webhooks_only, gpu_b])
+    models = worker_liveness.served_models([gpu_a, cpu, webhooks_only, gpu_b])
     assert [(m.engine, m.model, m.workers, m.gpu) for m in models] == [
         ("deepseek", "deepseek-ai/DeepSeek-OCR", 2, True),
         ("tesseract", "tesseract 5.5", 1, False),
@@ -104,6 +104,6 @@ def test_served_models_list_each_gpu_of_a_multi_gpu_host() -> None:
     engines = [
         _worker(f"wrk_{i}", node=f"deepseek-gpu{i}@gpu-1", gpus=(replace(H100, index=i),)) for i in (1, 0)
     ]
-    [model] = heartbeats.served_models(engines)
+    [model] = worker_liveness.served_models(engines)
     assert model.workers == 2
     assert model.gpus == ("gpu-1:0", "gpu-1:1")
