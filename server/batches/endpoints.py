@@ -111,9 +111,8 @@ def create_batch(
         if replay := service.find_replay(session, spec, fingerprint):
             return _answer(session, replay, settings.public_url, created=False)
         batch = service.create_url_batch(session, storage, spec, urls, fingerprint, None)
+    service.arm(session, celery, batch)
     batch, created = service.commit_new(session, batch, spec, fingerprint)
-    if created:
-        service.arm(celery, batch)
     return _answer(session, batch, settings.public_url, created)
 
 
@@ -176,9 +175,8 @@ async def upload_batch(
                     fingerprint=fingerprint,
                 )
             )
+    service.arm(session, celery, batch)
     batch, created = service.commit_new(session, batch, spec, fingerprint)
-    if created:
-        service.arm(celery, batch)
     return _answer(session, batch, settings.public_url, created)
 
 
@@ -237,9 +235,9 @@ def retry_failed(
 ) -> JSONResponse:
     batch = service.get_batch(session, caller.owner, batch_id)
     count = service.retry_failed(session, batch)
-    session.commit()
     if count:
-        service.arm(celery, batch)
+        service.arm(session, celery, batch)
+    session.commit()
     body = RetryResult(retrying=count, batch=batch_resource(session, batch, settings.public_url, utcnow()))
     return JSONResponse(body.model_dump(mode="json"), status_code=202 if count else 200)
 
@@ -256,8 +254,8 @@ def cancel_batch(
 ) -> JSONResponse:
     batch = service.get_batch(session, caller.owner, batch_id)
     service.cancel(session, batch)
+    service.arm(session, celery, batch)
     session.commit()
-    service.arm(celery, batch)
     body = batch_resource(session, batch, settings.public_url, utcnow()).model_dump(mode="json")
     return JSONResponse(body, status_code=202)
 

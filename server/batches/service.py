@@ -3,6 +3,7 @@ commits and then wakes the expander (`arm`)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import secrets
@@ -31,6 +32,7 @@ from shared.errors import Conflict, InvalidRequest, NotFound, Unprocessable
 from shared.ids import is_valid_id, new_id
 from shared.logs import get_logger
 from shared.options import TaskOptions
+from shared.outbox import outbox
 from shared.queue import enqueue_expand
 from shared.storage import Storage
 
@@ -148,14 +150,14 @@ def commit_new(session: Session, batch: Batch, spec: NewBatch, fingerprint: str)
         return existing, False
 
 
-def arm(celery: Celery, batch: Batch) -> None:
-    """Wake the expander after the commit. A lost message is re-sent by the watchdog."""
+def arm(session: Session, celery: Celery, batch: Batch) -> None:
+    """Wake the expander once `session` commits (`shared.outbox`); a batch that is rolled back
+    (a concurrent twin won the idempotency key) sends nothing. A lost message is re-sent by the
+    watchdog."""
     if batch.expand_token is None:
         return
-    try:
-        enqueue_expand(celery, batch.id, batch.expand_token)
-    except Exception as exc:
-        log.warning("batch.arm.failed", batch_id=batch.id, error=str(exc))
+    wake = functools.partial(enqueue_expand, celery, batch.id, batch.expand_token)
+    outbox(session).add(wake, "batch.arm.failed", batch_id=batch.id)
 
 
 def get_batch(session: Session, owner: str, batch_id: str) -> Batch:

@@ -24,7 +24,6 @@ from shared.events import EventFeed, EventPublisher, TaskEvent
 from shared.events.model import status_of
 from shared.logs import get_logger
 from shared.storage import Storage
-from shared.webhooks.emit import PendingDeliveries
 from shared.webhooks.task_notifications import record_task_notification
 
 log = get_logger(__name__)
@@ -62,7 +61,6 @@ async def follow_task(
 def _cancel(
     settings: Settings, storage: Storage, celery: Celery, publisher: EventPublisher, task_id: str
 ) -> None:
-    pending = PendingDeliveries()
     announce = None
     with session_scope(settings.database_url, settings.database_pool_size) as session:
         task = session.get(Task, task_id)
@@ -73,9 +71,8 @@ def _cancel(
         except Conflict:  # cancellation is already under way
             return
         if outcome == "canceled":  # a queued task ends here, as with DELETE
-            pending = record_task_notification(session, settings, task)
+            record_task_notification(session, settings, task).send_after_commit(session, celery)
             announce = status_of(task)
-    pending.send(celery)
     if announce is not None:
         publisher.publish(announce)
     log.info("interactive.client_gone", task_id=task_id, outcome=outcome)

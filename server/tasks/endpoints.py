@@ -45,7 +45,6 @@ from shared.filenames import safe_filename
 from shared.page_ranges import select_pages
 from shared.storage import Storage
 from shared.task_metadata import parse_form_metadata
-from shared.webhooks.emit import PendingDeliveries
 from shared.webhooks.task_notifications import record_task_notification
 
 # The upload route has its own router so that the app can give it the upload size limit.
@@ -305,11 +304,9 @@ def cancel_task(
     task = service.get_task(session, caller.owner, task_id)
     outcome = removal.cancel(session, storage, task)
     # a queued task is canceled here, not by a worker: its event is recorded with the new state
-    pending = (
-        record_task_notification(session, settings, task) if outcome == "canceled" else PendingDeliveries()
-    )
+    if outcome == "canceled":
+        record_task_notification(session, settings, task).send_after_commit(session, celery)
     session.commit()
-    pending.send(celery)
     if outcome == "canceled":  # no worker will: tell the task's live watchers
         events.publish(status_of(task))
     code = 200 if outcome == "canceled" else 202

@@ -3,6 +3,7 @@ commits and then enqueues."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -18,6 +19,7 @@ from shared.errors import Gone, InvalidRequest, NotFound
 from shared.ids import is_valid_id, new_id
 from shared.logs import get_logger
 from shared.options import TaskOptions
+from shared.outbox import outbox
 from shared.queue import QUEUE_INTERACTIVE, enqueue_process, routed_queue
 from shared.storage import Storage, StorageError
 from shared.storage.keys import input_key, task_prefix
@@ -117,17 +119,15 @@ def create_source_task(
 
 
 def commit_and_enqueue(session: Session, celery: Celery, tasks: list[Task]) -> None:
-    """Commit first, then wake the workers: a message never points at an uncommitted row. A send
-    that fails leaves the task queued; the sweep sends it again."""
+    """Commit, and wake the workers once committed (`shared.outbox`): a message never points at
+    an uncommitted row. A send that fails leaves the task queued; the sweep sends it again."""
     now = utcnow()
+    box = outbox(session)
     for task in tasks:
         task.enqueued_at = now
+        wake = functools.partial(enqueue_process, celery, task.id, task.queue)
+        box.add(wake, "task.enqueue.failed", task_id=task.id)
     session.commit()
-    for task in tasks:
-        try:
-            enqueue_process(celery, task.id, task.queue)
-        except Exception as exc:
-            log.warning("task.enqueue.failed", task_id=task.id, error=str(exc))
 
 
 def discard_stored(storage: Storage, task_id: str) -> None:

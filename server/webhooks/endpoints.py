@@ -47,7 +47,7 @@ def get_delivery(delivery_id: str, session: SessionDep, caller: CallerDep) -> We
 )
 def redeliver(delivery_id: str, session: SessionDep, celery: CeleryDep, caller: CallerDep) -> JSONResponse:
     delivery = service.redeliver(session, caller.owner, delivery_id, utcnow())
+    PendingDeliveries([delivery.id]).send_after_commit(session, celery)
     session.commit()
-    PendingDeliveries([delivery.id]).send(celery)
     body = WebhookDeliveryResource.of(delivery).model_dump(mode="json")
     return JSONResponse(body, status_code=202)

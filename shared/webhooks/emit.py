@@ -2,8 +2,8 @@
 
     pending = record_event(session, settings, event_type=..., owner=..., subject_kind=...,
                            subject_id=..., data={...}, url=row.webhook_url, dedupe_key=...)
+    pending.send_after_commit(session, celery)   # wake the webhook workers once committed
     session.commit()          # the caller's boundary owns the transaction
-    pending.send(celery)      # wake the webhook workers only once the rows are visible
 
 `record_event` only adds rows and flushes. A message that cannot be sent is not lost: the
 delivery row says it is due, and the webhook sweep sends it.
@@ -11,6 +11,7 @@ delivery row says it is due, and the webhook sweep sends it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +27,7 @@ from shared.config import Settings
 from shared.db.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from shared.ids import new_id
 from shared.logs import get_logger
+from shared.outbox import outbox
 from shared.queue import enqueue_webhook_delivery
 from shared.webhooks.payload import WebhookEventType, envelope
 
@@ -39,13 +41,13 @@ class PendingDeliveries:
 
     delivery_ids: list[str] = field(default_factory=list)
 
-    def send(self, celery: Celery) -> None:
-        """Call after the commit. Failures are logged: the sweep sends what could not be sent."""
+    def send_after_commit(self, session: Session, celery: Celery) -> None:
+        """Wake the webhook workers once `session` commits (`shared.outbox`); nothing is sent
+        if it rolls back. Failures are logged: the sweep sends what could not be sent."""
+        box = outbox(session)
         for delivery_id in self.delivery_ids:
-            try:
-                enqueue_webhook_delivery(celery, delivery_id)
-            except Exception as exc:
-                log.warning("webhook.enqueue.failed", delivery_id=delivery_id, error=str(exc))
+            wake = functools.partial(enqueue_webhook_delivery, celery, delivery_id)
+            box.add(wake, "webhook.enqueue.failed", delivery_id=delivery_id)
 
 
 def resolve_target(explicit: str | None, settings: Settings, key_default: str | None = None) -> str | None:

@@ -102,11 +102,9 @@ def task_notification_hook(settings: Settings, celery: Celery) -> Callable[[str,
                 if task is None or task.status != status:
                     log.info("webhook.task.skipped", task_id=task_id, status=status)
                     return
-                pending = record_task_notification(session, settings, task)
+                record_task_notification(session, settings, task).send_after_commit(session, celery)
         except Exception:
             # the task's state is already stored; a lost event must not undo or fail it
             log.exception("webhook.event.record_failed", task_id=task_id, status=status)
-            return
-        pending.send(celery)
 
     return record_task_webhook

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from shared.db.models import TaskStatus
+from shared.queue import enqueue_webhook_delivery
 from shared.webhooks.signing import new_secret
 from tests.fixtures.stack import ProcessHandle, Stack
 from tests.fixtures.webhook_receiver import TEST_SECRET, Receiver
@@ -115,8 +116,8 @@ def test_a_webhook_worker_killed_mid_retry_delivers_after_restart(
     configure(stack, webhook_retry_schedule="4", webhook_sweep_interval_s=1)
     webhook_receiver.script.append((500, {}))
     task_id, pending = finished_task(stack.settings, webhook_receiver.url, TaskStatus.failed)
-    pending.send(stack.api.app.state.celery)  # type: ignore[attr-defined]
     [delivery_id] = pending.delivery_ids
+    enqueue_webhook_delivery(stack.api.app.state.celery, delivery_id)  # type: ignore[attr-defined]
 
     worker = stack.start_worker("--queues", "webhooks", "--beat")
     webhook_receiver.wait_for(1)

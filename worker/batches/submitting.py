@@ -11,6 +11,7 @@ cancel or a racing run moved it first, its task is not created.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select, update
@@ -26,6 +27,7 @@ from shared.filenames import safe_filename
 from shared.ids import new_id
 from shared.logs import get_logger
 from shared.options import Mode
+from shared.outbox import outbox
 from shared.queue import QUEUE_BATCH, enqueue_process, routed_queue
 from shared.storage import StorageError
 from shared.tasks import lifecycle
@@ -212,16 +214,16 @@ def submit(ctx: BatchContext, batch_id: str) -> int:
     if not items:
         return 0
     prepared = _prepare(ctx, batch, items)
+    queue = batch_queue(batch, ctx.settings)
     with session_scope(ctx.db) as session:
         send, orphans = _commit(session, batch, prepared)
+        box = outbox(session)  # the sweep re-sends queued tasks whose message was lost
+        for task_id in send:
+            wake = functools.partial(enqueue_process, ctx.app, task_id, queue)
+            box.add(wake, "task.enqueue.failed", task_id=task_id, batch_id=batch_id)
     for key in orphans:
         try:
             ctx.storage.delete(key)
         except StorageError:
             log.warning("batch.orphan.kept", batch_id=batch_id, key=key)
-    for task_id in send:
-        try:
-            enqueue_process(ctx.app, task_id, batch_queue(batch, ctx.settings))
-        except Exception as exc:  # the sweep re-sends queued tasks whose message was lost
-            log.warning("task.enqueue.failed", task_id=task_id, batch_id=batch_id, error=str(exc))
     return len(send)

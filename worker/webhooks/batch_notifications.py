@@ -69,10 +69,8 @@ def batch_notification_hook(settings: Settings, celery: Celery) -> Callable[[str
                 batch = session.get(Batch, batch_id)
                 if batch is None:
                     return
-                pending = record_batch_notification(session, settings, batch)
+                record_batch_notification(session, settings, batch).send_after_commit(session, celery)
         except Exception:
             log.exception("webhook.event.record_failed", batch_id=batch_id, status=status)
-            return
-        pending.send(celery)
 
     return record_batch_webhook

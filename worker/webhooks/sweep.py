@@ -46,15 +46,14 @@ def record_missed_task_notifications(settings: Settings, celery: Celery) -> int:
     )
     if not settings.webhook_default_url:
         query = query.where(Task.webhook_url.is_not(None))
-    pending = []
+    recorded = 0
     with session_scope(settings.database_url, settings.database_pool_size) as session:
         for task in session.scalars(query.order_by(Task.finished_at).limit(BATCH)):
-            pending.append(record_task_notification(session, settings, task))
-    for deliveries in pending:
-        deliveries.send(celery)
-    if pending:
-        log.warning("webhook.sweep.recorded_missed_events", count=len(pending))
-    return len(pending)
+            record_task_notification(session, settings, task).send_after_commit(session, celery)
+            recorded += 1
+    if recorded:
+        log.warning("webhook.sweep.recorded_missed_events", count=recorded)
+    return recorded
 
 
 def sweep_deliveries(settings: Settings, celery: Celery) -> int:
