@@ -10,11 +10,21 @@ import pytest
 
 ROOT = Path(__file__).parents[2]
 
+# worker's packages and top-level modules
+WORKER = ("app", "hooks", "beat_guard", "batches", "engines", "layout", "maintenance", "ops")
+WORKER += ("pipeline", "tasks", "textlayer", "webhooks")
+
 # package -> packages it must never import (prefixes of dotted module names)
 FORBIDDEN = {
     "shared": ("server", "worker", "ocrp"),
     "server": ("worker",),
-    "worker/layout": ("worker.engines", "worker.pipeline", "worker.tasks"),
+    # the pure core: recognised pages in, layout out
+    "worker/layout": tuple(f"worker.{name}" for name in WORKER if name != "layout"),
+    # engines produce recognised pages; they never drive a task
+    "worker/engines": tuple(
+        f"worker.{name}" for name in WORKER if name not in {"engines", "layout", "textlayer"}
+    ),
+    "worker/webhooks": tuple(f"worker.{name}" for name in WORKER if name != "webhooks"),
 }
 
 
