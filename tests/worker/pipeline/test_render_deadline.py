@@ -16,7 +16,11 @@ from shared.config import Settings
 from shared.documents.inspect import Limits
 from shared.errors import DocumentError, TransientError
 from tests.documents import text_pdf
-from tests.worker.render_targets import crash_on_page_two, interrupted_on_page_two, terminated_on_page_two
+from tests.worker.pipeline.render_targets import (
+    crash_on_page_two,
+    interrupted_on_page_two,
+    terminated_on_page_two,
+)
 from worker.pipeline.render import render_page
 from worker.pipeline.render_deadline import TimedRenderer, make_renderer
 
@@ -138,7 +142,7 @@ def test_an_initializer_and_a_preparing_target_run_in_the_children(tmp_path: Pat
     # the shape of a render pool that also prepares engine inputs (render_pool.py)
     from shared.errors import TransientError
     from shared.options import Mode, TaskOptions
-    from tests.worker.render_targets import prepared_with_prefix, remember_prefix
+    from tests.worker.pipeline.render_targets import prepared_with_prefix, remember_prefix
 
     pdf = tmp_path / "three.pdf"
     pdf.write_bytes(text_pdf(["one", "two", "three"]))

@@ -15,7 +15,7 @@ from worker.engines.base import EngineCanceled, PageRequest
 from worker.engines.registry import load_engine
 from worker.engines.replay import ReplayEngine, replay_problem
 
-RAW = Path(__file__).parents[1] / "data" / "deepseek"
+RAW = Path(__file__).parents[2] / "data" / "deepseek"
 
 
 def request(page: int, on_delta: list[str] | None = None) -> PageRequest:

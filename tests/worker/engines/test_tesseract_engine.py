@@ -14,7 +14,7 @@ from worker.engines.base import EngineCanceled, PageRequest
 from worker.engines.tesseract import TesseractEngine, paragraph_text
 from worker.pipeline.render import render_pdf_page
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 @pytest.fixture(scope="module")

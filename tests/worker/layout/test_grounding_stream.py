@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from worker.layout.grounding import parse_grounding
 from worker.layout.grounding_stream import GroundingStreamFilter
 
-RECORDINGS = Path(__file__).parents[1] / "data" / "deepseek"
+RECORDINGS = Path(__file__).parents[2] / "data" / "deepseek"
 EOS = "<\uff5cend\u2581of\u2581sentence\uff5c>"
 PIECES = [
     "<|ref|>",

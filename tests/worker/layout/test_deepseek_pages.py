@@ -16,7 +16,7 @@ from worker.layout.crops import crop_jpeg
 from worker.layout.grounding import recognized_from_raw
 from worker.layout.markdown import block_markdown, document_markdown, page_markdown
 
-RAW = Path(__file__).parents[1] / "data" / "deepseek"
+RAW = Path(__file__).parents[2] / "data" / "deepseek"
 WIDTH, HEIGHT = 1224, 1584
 FIGURE = (160, 370, 840, 610)  # the image block's box in paper.txt, 0..999
 

@@ -24,7 +24,7 @@ def test_fit_dpi_keeps_the_request_when_it_fits_and_lowers_it_otherwise() -> Non
 
 
 def test_pdf_pages_render_at_the_requested_dpi(tmp_path: Path) -> None:
-    path = Path(__file__).resolve().parents[1] / "data" / "olmo-page-1.pdf"
+    path = Path(__file__).resolve().parents[2] / "data" / "olmo-page-1.pdf"
     page = render_pdf_page(str(path), 1, 100, LIMITS)
     assert page.dpi == 100
     assert page.image.mode == "RGB"

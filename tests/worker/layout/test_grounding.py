@@ -10,7 +10,7 @@ import pytest
 from worker.layout.grounding import parse_grounding, recognized_from_raw
 from worker.layout.recognized import RecognizedPage
 
-RAW = Path(__file__).parents[1] / "data" / "deepseek"
+RAW = Path(__file__).parents[2] / "data" / "deepseek"
 WIDTH, HEIGHT = 1224, 1584  # US Letter at 144 dpi
 
 

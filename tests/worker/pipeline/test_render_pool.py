@@ -16,7 +16,7 @@ from shared.errors import DocumentError
 from shared.options import TaskOptions
 from worker.pipeline.render_pool import RenderPool
 
-DATA = Path(__file__).parent.parent / "data"
+DATA = Path(__file__).parents[2] / "data"
 LIMITS = Limits(max_pages=2000, max_image_pixels=80_000_000)
 
 
