@@ -90,6 +90,7 @@ class ErrorCode(StrEnum):
     page_failed = "page_failed"
     page_render_crashed = "page_render_crashed"
     page_render_timeout = "page_render_timeout"
+    page_too_complex = "page_too_complex"
     page_too_large = "page_too_large"
     payload_too_large = "payload_too_large"
     pdf_corrupt = "pdf_corrupt"

@@ -12,7 +12,6 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile,
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from server import idempotency
 from server.deps import (
@@ -33,7 +32,7 @@ from server.idempotency import IdempotencyKeyDep
 from server.quotas import check_quota
 from server.responses import model_response
 from server.tasks import reads, removal, service
-from server.tasks.polling import MAX_WAIT_S, queue_position_of, retry_after_s, wait_for_end
+from server.tasks.polling import MAX_WAIT_S, retry_after_s, wait_for_end
 from server.tasks.schemas import PageList, PageResource, TaskCreate, TaskError, TaskList, TaskResource
 from server.tasks.uploads import stage_upload, staging_file
 from shared.clock import utcnow
@@ -238,14 +237,12 @@ async def get_task(
     settings = settings_of(request)
     if wait > 0:  # waits on the live events, holding no database connection
         await wait_for_end(settings, request.app.state.event_feed, caller.owner, task_id, wait)
-    task = await reads.find_task(reads_of(request), caller.owner, task_id)
+    task, position = await reads.find_task_and_position(reads_of(request), caller.owner, task_id)
     resource = TaskResource.of(task, settings.public_url, utcnow())
-    headers = {}
-    if task.status == TaskStatus.queued:  # the one count a poll of queued work adds
-        resource.queue_position = await run_in_threadpool(queue_position_of, settings, task)
-        headers["Retry-After"] = str(retry_after_s(resource.queue_position))
+    resource.queue_position = position
     response = model_response(resource)
-    response.headers.update(headers)
+    if task.status == TaskStatus.queued:
+        response.headers["Retry-After"] = str(retry_after_s(resource.queue_position or 0))
     return response
 
 

@@ -10,14 +10,9 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
 from server.events.state import read_state
 from server.events.watch import WatchTiming, watch_task
 from shared.config import Settings
-from shared.db.models import Task, TaskStatus
-from shared.db.session import session_scope
 from shared.events.store import EventFeed
 
 MAX_WAIT_S = 60
@@ -26,29 +21,10 @@ _TICK_S = 0.5
 MAX_RETRY_AFTER_S = 30
 
 
-def queue_position(session: Session, task: Task) -> int:
-    """How many tasks of the same queue are ahead of this queued one (0: it is next)."""
-    ahead = session.scalar(
-        select(func.count())
-        .select_from(Task)
-        .where(
-            Task.status == TaskStatus.queued,
-            Task.queue == task.queue,
-            Task.created_at < task.created_at,
-        )
-    )
-    return int(ahead or 0)
-
-
 def retry_after_s(queue_position: int) -> int:
     """Seconds a client should wait before polling a queued task again: soon at the head of
     the queue, less often further back."""
     return max(1, min(MAX_RETRY_AFTER_S, 1 + queue_position))
-
-
-def queue_position_of(settings: Settings, task: Task) -> int:
-    with session_scope(settings.database_url, settings.database_pool_size) as session:
-        return queue_position(session, task)
 
 
 async def wait_for_end(settings: Settings, feed: EventFeed, owner: str, task_id: str, wait: float) -> None:

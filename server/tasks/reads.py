@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Row, and_, bindparam, select
+from sqlalchemy import Row, and_, bindparam, case, func, select
 
 from server.reads import Reads
 from shared.db.models import Page, Task, TaskStatus
@@ -20,7 +20,27 @@ PAGES = Page.__table__
 # is the `client_metadata` attribute (SQLAlchemy keeps `metadata` for itself)
 _TASK_COLUMNS = [c.label("client_metadata") if c.name == "metadata" else c for c in TASKS.c]
 
-_ONE_TASK = select(*_TASK_COLUMNS).where(TASKS.c.id == bindparam("id"), TASKS.c.owner == bindparam("owner"))
+# a queued task's place in its queue, in the poll's one statement: the tasks of its queue created
+# before it that are still queued (NULL for a task that is not queued)
+_AHEAD = TASKS.alias("ahead")
+_QUEUE_POSITION = case(
+    (
+        TASKS.c.status == TaskStatus.queued.value,
+        select(func.count())
+        .select_from(_AHEAD)
+        .where(
+            _AHEAD.c.status == TaskStatus.queued.value,
+            _AHEAD.c.queue == TASKS.c.queue,
+            _AHEAD.c.created_at < TASKS.c.created_at,
+        )
+        .scalar_subquery(),
+    ),
+    else_=None,
+).label("queue_position")
+
+_ONE_TASK = select(*_TASK_COLUMNS, _QUEUE_POSITION).where(
+    TASKS.c.id == bindparam("id"), TASKS.c.owner == bindparam("owner")
+)
 # the task's id whatever its pages: no row means no such task, a row of NULL pages means none yet
 _PAGES_OF_TASK = (
     select(TASKS.c.id.label("owned_task_id"), *PAGES.c)
@@ -44,12 +64,18 @@ def _missing(task_id: str) -> NotFound:
 
 
 async def find_task(reads: Reads, owner: str, task_id: str) -> Task:
+    return (await find_task_and_position(reads, owner, task_id))[0]
+
+
+async def find_task_and_position(reads: Reads, owner: str, task_id: str) -> tuple[Task, int | None]:
+    """The task, and its place in its queue when it is queued (None otherwise)."""
     if not is_valid_id(task_id, "tsk"):
         raise _missing(task_id)
     row = await reads.first(_ONE_TASK, {"id": task_id, "owner": owner})
     if row is None:
         raise _missing(task_id)
-    return as_task(row)
+    position = row._mapping["queue_position"]
+    return as_task(row), None if position is None else int(position)
 
 
 async def list_tasks(

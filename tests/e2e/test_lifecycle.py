@@ -86,7 +86,8 @@ def _pdf_with_giant_page(path: Path, giant_only: bool = False) -> Path:
     sizes = [(14400, 14400)] if giant_only else [(612, 792), (14400, 14400), (612, 792)]
     for number, (width, height) in enumerate(sizes, start=1):
         page = doc.new_page(width=width, height=height)
-        page.insert_text((72, 100), f"Page number {number} of the mixed document", fontsize=20)
+        # mid-page body text: a "Page N" line in the top band would be taken for a running head
+        page.insert_text((72, 400), f"Body text of sheet {number} in the mixed document", fontsize=20)
     doc.save(path)
     return path
 
@@ -110,8 +111,8 @@ def test_a_failing_page_leaves_the_others_and_shows_per_page(stack: Stack, tmp_p
     assert layout.pages[1].error is not None
     assert layout.pages[1].error.code == "page_too_large"
     markdown = stack.api.get(f"/v1/tasks/{task['id']}/result.md").text
-    assert "Page number 1" in markdown
-    assert "Page number 3" in markdown
+    assert "sheet 1" in markdown
+    assert "sheet 3" in markdown
 
 
 def test_a_document_whose_every_page_fails_fails(stack: Stack, tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ TASK = {
     "timings": {"created_at": "2026-12-04T12:00:00Z", "started_at": None, "finished_at": None,
                 "queued_s": None, "run_s": None, "total_s": None},
     "attempts": 0, "engine": None, "error": None, "result": None, "webhook_url": None, "cancel_requested": False,
-    "dead_lettered_at": None, "results_expired_at": None, "batch_id": None, "reused_from": None,
+    "dead_lettered_at": None, "results_expired_at": None, "batch_id": None, "reused_from": None, "metadata": None,
 }  # fmt: skip
 
 
