@@ -22,7 +22,7 @@ run: install
 
 ## test: the whole suite against real PostgreSQL, Redis, S3 (SeaweedFS) and worker processes
 test: install-dev
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 lint: install-dev
 	$(BIN)/ruff check .
