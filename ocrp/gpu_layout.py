@@ -111,18 +111,10 @@ def discover_gpus(env: Mapping[str, str]) -> list[str]:
 
 
 def _nvml_count() -> int | None:
-    try:
-        import pynvml
-    except ImportError:
-        return None
-    try:
-        pynvml.nvmlInit()
-        try:
-            return int(pynvml.nvmlDeviceGetCount())
-        finally:
-            pynvml.nvmlShutdown()
-    except Exception:  # pynvml.NVMLError: no driver or no permission
-        return None
+    from worker.engines.deepseek.gpu import gpu_names
+
+    names = gpu_names()
+    return None if names is None else len(names)
 
 
 def _nvidia_smi_count() -> int:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 
-def gpu_name() -> str | None:
+def gpu_names() -> list[str] | None:
+    """Every GPU's name, as NVML sees them; None without NVML (no driver, no permission)."""
     try:
         import pynvml
     except ImportError:
@@ -15,13 +16,17 @@ def gpu_name() -> str | None:
         pynvml.nvmlInit()
         try:
             count = pynvml.nvmlDeviceGetCount()
-            names = [
+            return [
                 _text(pynvml.nvmlDeviceGetName(pynvml.nvmlDeviceGetHandleByIndex(i))) for i in range(count)
             ]
         finally:
             pynvml.nvmlShutdown()
     except pynvml.NVMLError:
         return None
+
+
+def gpu_name() -> str | None:
+    names = gpu_names()
     if not names:
         return None
     return names[0] if len(set(names)) == 1 and len(names) == 1 else f"{len(names)} x {names[0]}"
