@@ -105,7 +105,7 @@ def test_streams_and_client_aborts_pass_through_nginx(proxied: tuple[Stack, str]
     task_id = upload.json()["id"]
 
     # the first event arrives while the stream is still open, then keep-alives follow; a
-    # DELETE of the queued task ends the stream with its new state
+    # cancel of the queued task ends the stream with its new state
     with httpx.stream(
         "GET", f"{base}/v1/tasks/{task_id}/events", timeout=httpx.Timeout(10, read=5)
     ) as events:
@@ -114,7 +114,7 @@ def test_streams_and_client_aborts_pass_through_nginx(proxied: tuple[Stack, str]
         first_data = next(line for line in lines if line.startswith("data:"))
         assert '"status":"queued"' in first_data
         assert next(line for line in lines if line.startswith(":")) == ": keep-alive"
-        assert httpx.delete(f"{base}/v1/tasks/{task_id}").status_code == 200
+        assert httpx.post(f"{base}/v1/tasks/{task_id}/cancel").status_code == 200
         rest = [line for line in lines if line.startswith("data:")]
     assert len(rest) == 1
     assert '"status":"canceled"' in rest[0]
