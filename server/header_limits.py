@@ -3,9 +3,9 @@ byte size of the headers is bounded earlier, by the HTTP protocol: OCR_API_MAX_H
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from server.limits import send_error
 
 
 class HeaderCountLimit:
@@ -15,25 +15,7 @@ class HeaderCountLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and len(scope["headers"]) > self.max_headers:
-            body = json.dumps(
-                {
-                    "error": {
-                        "code": "too_many_headers",
-                        "message": f"the request has more than {self.max_headers} header fields",
-                    }
-                }
-            ).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 431,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                        (b"connection", b"close"),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            message = f"the request has more than {self.max_headers} header fields"
+            await send_error(send, 431, "too_many_headers", message)
             return
         await self.app(scope, receive, send)

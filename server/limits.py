@@ -63,18 +63,18 @@ def _content_length(scope: Scope) -> int | None:
 
 
 async def _reject(send: Send, limit: int) -> None:
-    body = json.dumps(
-        {
-            "error": {
-                "code": "payload_too_large",
-                "message": f"the request body is larger than the limit of {limit:,} bytes",
-            }
-        }
-    ).encode()
+    message = f"the request body is larger than the limit of {limit:,} bytes"
+    await send_error(send, 413, "payload_too_large", message)
+
+
+async def send_error(send: Send, status: int, code: str, message: str) -> None:
+    """The API's error shape sent straight from ASGI middleware (before any route runs), closing
+    the connection: what comes after the refused part of the request is never read."""
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
