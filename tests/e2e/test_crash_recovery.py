@@ -15,11 +15,10 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import pymupdf
 import pytest
 
+from tests.fixtures.documents import book_twice
 from tests.fixtures.services import S3Server, free_port, port_open, wait_for
 from tests.fixtures.stack import ProcessHandle, Stack, build_stack, production_overrides
 
@@ -31,24 +30,14 @@ VISIBILITY_TIMEOUT_S = 5
 
 @pytest.fixture(scope="module")
 def eight_pages(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """book-4p.pdf twice: eight pages of real prose, about a second of OCR each."""
-    path = tmp_path_factory.mktemp("docs") / "eight.pdf"
-    doc = pymupdf.open()
-    for _ in range(2):
-        doc.insert_pdf(pymupdf.open(DATA / "book-4p.pdf"))
-    doc.save(path)
-    return path
-
-
-def _pages(stack: Stack, task_id: str) -> dict[int, dict[str, Any]]:
-    return {p["number"]: p for p in stack.api.get(f"/v1/tasks/{task_id}/pages").json()["data"]}
+    return book_twice(tmp_path_factory.mktemp("docs") / "eight.pdf", DATA / "book-4p.pdf")
 
 
 def _kill_mid_task(stack: Stack, worker: ProcessHandle, task_id: str) -> dict[int, str]:
     """SIGKILL the worker once some (not all) pages are done; returns those pages' finish times."""
     stack.wait_task(task_id, until=lambda t: t["progress"]["pages_done"] >= 2)
     worker.kill()
-    finished = {n: p["finished_at"] for n, p in _pages(stack, task_id).items() if p["status"] == "succeeded"}
+    finished = {n: p["finished_at"] for n, p in stack.pages(task_id).items() if p["status"] == "succeeded"}
     assert 2 <= len(finished) < PAGES, f"the kill did not land mid-task: {finished}"
     assert stack.api.get(f"/v1/tasks/{task_id}").json()["status"] == "running"
     return finished
@@ -59,7 +48,7 @@ def _assert_finished_once(stack: Stack, task_id: str, finished_before: dict[int,
     assert done["status"] == "succeeded", done
     assert done["attempts"] == 2
     assert done["progress"]["pages_done"] == done["progress"]["pages_total"] == PAGES
-    pages = _pages(stack, task_id)
+    pages = stack.pages(task_id)
     assert all(p["status"] == "succeeded" for p in pages.values())
     # the pages checkpointed before the crash were skipped, not processed again
     assert {n: pages[n]["finished_at"] for n in finished_before} == finished_before

@@ -9,11 +9,10 @@ import os
 import re
 import signal
 from pathlib import Path
-from typing import Any
 
-import pymupdf
 import pytest
 
+from tests.fixtures.documents import book_twice
 from tests.fixtures.services import free_port, port_open
 from tests.fixtures.stack import ProcessHandle, Stack
 
@@ -25,16 +24,7 @@ STARTED = re.compile(r"started (\w+) \(pid (\d+)\)")
 
 @pytest.fixture(scope="module")
 def eight_pages(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("docs") / "eight.pdf"
-    doc = pymupdf.open()
-    for _ in range(2):
-        doc.insert_pdf(pymupdf.open(DATA / "book-4p.pdf"))
-    doc.save(path)
-    return path
-
-
-def _pages(stack: Stack, task_id: str) -> dict[int, dict[str, Any]]:
-    return {p["number"]: p for p in stack.api.get(f"/v1/tasks/{task_id}/pages").json()["data"]}
+    return book_twice(tmp_path_factory.mktemp("docs") / "eight.pdf", DATA / "book-4p.pdf")
 
 
 def _alive(pid: int) -> bool:
@@ -66,7 +56,7 @@ def _stop_mid_task(stack: Stack, process: ProcessHandle, task_id: str, sig: sign
     else:
         process.proc.send_signal(sig)  # kill, systemd, a container stop: the main process only
     assert process.proc.wait(timeout=60) == 0, process.log()[-3000:]
-    pages = _pages(stack, task_id)
+    pages = stack.pages(task_id)
     assert not [n for n, p in pages.items() if p["status"] == "failed"], f"a page was failed: {pages}"
     task = stack.api.get(f"/v1/tasks/{task_id}").json()
     finished = {n: p["finished_at"] for n, p in pages.items() if p["status"] == "succeeded"}
@@ -81,7 +71,7 @@ def _stop_mid_task(stack: Stack, process: ProcessHandle, task_id: str, sig: sign
 def _assert_done_once(stack: Stack, task_id: str, finished_before: dict[int, str]) -> None:
     done = stack.wait_task(task_id, timeout=180)
     assert done["status"] == "succeeded", done
-    pages = _pages(stack, task_id)
+    pages = stack.pages(task_id)
     assert len(pages) == PAGES
     assert all(p["status"] == "succeeded" for p in pages.values()), pages
     assert {n: pages[n]["finished_at"] for n in finished_before} == finished_before, "a page ran twice"
